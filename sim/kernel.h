@@ -54,8 +54,9 @@ class Kernel final : public io::RuntimeHooks {
   // numbers whatever other streams exist. Each purpose may be asked for once.
   std::unique_ptr<TracedRandom> NewStream(std::string_view purpose);
 
-  // Runs until virtual time reaches `t` (events due at `t` fire) or the runtime is stopped.
-  // If nothing is left to run earlier, time still advances to `t`.
+  // Runs until virtual time reaches `t` or the runtime is stopped. Events due at `t` fire, but
+  // fibers they make ready run only in the next Run call. If nothing is left to run earlier,
+  // time still advances to `t`.
   void RunUntil(Instant t);
   void RunFor(Duration d) { RunUntil(now_ + d); }
   // Runs until nothing is ready and no event is queued.

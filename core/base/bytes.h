@@ -1,8 +1,8 @@
 #pragma once
 
 // Big-endian (network order) integer helpers, as RocketMQ's wire and store formats use.
-// Readers take a span and an offset and assert the bytes are there: callers check lengths
-// first, with the explicit limits of the format they decode.
+// GetU* read from a raw pointer and do not check bounds: callers check lengths first, with the
+// explicit limits of the format they decode. ByteReader checks every read and fails softly.
 
 #include <cstdint>
 #include <cstring>

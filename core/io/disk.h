@@ -16,7 +16,7 @@
 //   - DataSync() makes the data durable and the size, but not other metadata; for our purposes
 //     it is equivalent to Sync() for files whose size it covers.
 // Errors: kNotFound (missing file or directory), kAlreadyExists (exclusive create),
-// kNoSpace (the disk is full; nothing was written beyond what the error reports), kIoError
+// kNoSpace (the disk is full; the failed call wrote nothing), kIoError
 // (the device failed), kIsADirectory / kNotADirectory / kDirectoryNotEmpty, kBadFile (the file
 // was closed, or its node crashed).
 // Every call may yield: in production file calls run on I/O threads while the fiber waits.

@@ -3,7 +3,8 @@
 // Network: stream connections between nodes, the shape of TCP.
 //
 // Contract (both backends):
-//   - Read() returns between 1 and buf.size() bytes as soon as any are available (partial reads
+//   - Read() (REQUIRES: buf is not empty) returns between 1 and buf.size() bytes as soon as any are
+//   available (partial reads
 //     are normal: callers loop), 0 at an orderly end of stream (the peer closed its side after
 //     everything it wrote), or an error: kConnectionReset (peer reset, crashed, or the path
 //     failed), kClosed (this side was closed), kTimeout (the deadline passed; the connection is
@@ -11,7 +12,13 @@
 //   - Write() writes all of `data` or fails; it may wait for the peer to drain (backpressure).
 //     Bytes written are delivered in order, exactly once, or the connection fails: a stream
 //     never has holes. Success means the bytes left this node, not that the peer read them.
-//   - Close() is orderly: the peer reads what was written, then end of stream. Reset() is
+//     After a failed Write (a deadline included) part of `data` may have been sent: the
+//     connection must not be written again; close or reset it. (The POSIX backend resets it
+//     itself when part was sent, so the peer never reads a torn frame.)
+//   - A write to a connection whose peer has closed or reset eventually fails with
+//     kConnectionReset.
+//   - Close() is orderly: the peer reads what was written, then end of stream; input not yet
+//     read by this side is discarded. Reset() is
 //     abortive: the peer sees kConnectionReset and unread data is lost. Either wakes any fiber
 //     of this side blocked on the connection, which then gets kClosed. Destroying a Connection
 //     closes it.

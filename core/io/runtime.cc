@@ -26,6 +26,12 @@ struct Fiber {
   Runtime* runtime = nullptr;
   enum class State : uint8_t { kReady, kRunning, kParked, kDone } state = State::kReady;
   bool killed = false;
+  // Its function has returned or unwound: a kill can no longer be thrown, only reported, since
+  // what runs now (destructors of captured state) may not throw.
+  bool epilogue = false;
+  // It called Yield() and has not run since: it waits for every fiber that was ready before it.
+  bool yielded = false;
+  uint64_t ready_stamp = 0;  // when it last became ready; smaller is older
   WakeReason wake = WakeReason::kNone;
 };
 
@@ -45,7 +51,9 @@ WakeReason FiberHandle::Join(Deadline deadline) {
   std::shared_ptr<FiberControl> control = control_;
   while (!control->done) {
     WakeReason r = control->joiners.Wait(deadline);
-    if (r == WakeReason::kTimeout && !control->done) return WakeReason::kTimeout;
+    if (control->done) break;
+    // kKilled: the caller is being unwound and may not block; waiting again would spin.
+    if (r == WakeReason::kTimeout || r == WakeReason::kKilled) return r;
   }
   return WakeReason::kNotified;
 }
@@ -159,7 +167,7 @@ void Runtime::Kill(FiberId id) {
   fiber->killed = true;
   if (fiber->state == Fiber::State::kParked) Wake(fiber, WakeReason::kKilled);
   // A fiber that kills itself unwinds at once.
-  if (fiber == current_ && std::uncaught_exceptions() == 0) throw FiberKilled{};
+  if (fiber == current_) ThrowIfKilled();
 }
 
 FiberId Runtime::CurrentId() const { return current_ == nullptr ? 0 : current_->id; }
@@ -178,13 +186,16 @@ void Runtime::FiberMain(void* arg) {
     }
   }
   // Drop captured state while still on this stack, so its destructors run inside the fiber.
+  fiber->epilogue = true;
   fiber->fn = nullptr;
   fiber->state = Fiber::State::kDone;
 }
 
 void Runtime::ThrowIfKilled() {
   APOGEE_ASSERT(current_ != nullptr);
-  if (current_->killed && std::uncaught_exceptions() == 0) throw FiberKilled{};
+  if (current_->killed && !current_->epilogue && std::uncaught_exceptions() == 0) {
+    throw FiberKilled{};
+  }
 }
 
 WakeReason Runtime::Park(Deadline deadline) {
@@ -217,6 +228,7 @@ void Runtime::Wake(Fiber* fiber, WakeReason reason) {
 
 void Runtime::MakeReady(Fiber* fiber) {
   fiber->state = Fiber::State::kReady;
+  fiber->ready_stamp = next_ready_stamp_++;
   Group& g = groups_[fiber->group];
   if (g.paused) {
     g.held.push_back(fiber);
@@ -229,6 +241,8 @@ void Runtime::Yield() {
   Fiber* self = current_;
   APOGEE_ASSERT(self != nullptr, "Yield() outside a fiber");
   ThrowIfKilled();
+  if (!self->yielded) yielders_++;
+  self->yielded = true;
   MakeReady(self);
   self->context->Suspend();
   APOGEE_ASSERT(current_ == self);
@@ -320,7 +334,12 @@ Deadline Runtime::NextEventTime() {
 
 void Runtime::RunOne() {
   APOGEE_ASSERT(!ready_.empty());
-  size_t pick = ready_.size() > 1 ? hooks_->PickReady(ready_.size()) : 0;
+  size_t pick = 0;
+  if (yielders_ > 0) {
+    pick = PickHonouringYields();
+  } else if (ready_.size() > 1) {
+    pick = hooks_->PickReady(ready_.size());
+  }
   APOGEE_ASSERT(pick < ready_.size());
   if (pick != 0) std::swap(ready_[0], ready_[pick]);
   Fiber* fiber = ready_.front();
@@ -331,6 +350,11 @@ void Runtime::RunOne() {
     return;
   }
   APOGEE_ASSERT(fiber->state == Fiber::State::kReady);
+  if (fiber->yielded) {
+    APOGEE_ASSERT(yielders_ > 0);
+    yielders_--;
+    fiber->yielded = false;
+  }
   fiber->state = Fiber::State::kRunning;
   current_ = fiber;
   DiagContext& diag = CurrentDiag();
@@ -342,6 +366,20 @@ void Runtime::RunOne() {
   diag.node = loop_node;
   current_ = nullptr;
   if (fiber->state == Fiber::State::kDone) Reap(fiber);
+}
+
+size_t Runtime::PickHonouringYields() {
+  // Yield() promises that every fiber ready before the yield runs first, whatever order the
+  // hooks pick in. So a fiber that yielded is eligible only once it is the oldest ready fiber;
+  // every other fiber stays eligible, and the hooks choose among the eligible ones.
+  uint64_t oldest = UINT64_MAX;
+  for (const Fiber* f : ready_) oldest = std::min(oldest, f->ready_stamp);
+  eligible_.clear();
+  for (size_t i = 0; i < ready_.size(); i++) {
+    if (!ready_[i]->yielded || ready_[i]->ready_stamp == oldest) eligible_.push_back(i);
+  }
+  APOGEE_ASSERT(!eligible_.empty());  // the oldest fiber always is
+  return eligible_.size() > 1 ? eligible_[hooks_->PickReady(eligible_.size())] : eligible_[0];
 }
 
 void Runtime::Reap(Fiber* fiber) {

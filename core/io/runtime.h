@@ -76,7 +76,8 @@ class FiberHandle {
   bool done() const;
   FiberId id() const;
   // Waits until the fiber has ended (returned or unwound). May yield.
-  // Returns kNotified when it ended, kTimeout at the deadline.
+  // Returns kNotified when it ended, kTimeout at the deadline, and kKilled at once (without
+  // waiting) if the caller itself is being unwound by a kill.
   WakeReason Join(Deadline deadline = {});
   // Unwinds this fiber alone (see Runtime::Kill).
   void Kill();
@@ -122,12 +123,14 @@ class Runtime {
   std::string_view CurrentName() const;
 
   // Parks the running fiber until Wake() or the deadline. Returns why it woke.
-  // Throws FiberKilled if the fiber's group is killed (unless it is already unwinding, then it
-  // returns kKilled at once so destructors may still call blocking code safely).
+  // Throws FiberKilled if the fiber's group is killed (unless it is already unwinding, or its
+  // function has ended and its captured state is being destroyed: then it returns kKilled at once
+  // so destructors may still call blocking code safely).
   WakeReason Park(Deadline deadline = {});
   // Makes a parked fiber ready. No effect on a fiber that is not parked.
   void Wake(Fiber* fiber, WakeReason reason);
-  // Lets every other ready fiber run first. May yield.
+  // Lets every other fiber that is ready now run first (the simulator still picks their order).
+  // May yield.
   void Yield();
   void SleepUntil(Instant when);
 
@@ -176,6 +179,7 @@ class Runtime {
   static void FiberMain(void* arg);
   void MakeReady(Fiber* fiber);
   void RunOne();
+  size_t PickHonouringYields();
   void Reap(Fiber* fiber);
   bool FireDue(Instant now);
   Deadline NextEventTime();
@@ -190,6 +194,9 @@ class Runtime {
   std::deque<Fiber*> ready_;
   Fiber* current_ = nullptr;
   FiberId next_fiber_id_ = 1;
+  uint64_t next_ready_stamp_ = 1;
+  size_t yielders_ = 0;           // fibers that yielded and have not run since
+  std::vector<size_t> eligible_;  // scratch for PickHonouringYields()
   std::vector<HeapEntry> heap_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;

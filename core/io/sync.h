@@ -11,6 +11,7 @@
 // Each object belongs to one Runtime and is used only on its thread.
 
 #include <deque>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -21,6 +22,24 @@
 namespace apogee::io {
 
 Status WaitStatus(WakeReason reason, const char* what);
+
+namespace detail {
+// Runs `fn` when its scope is left by an exception (a kill unwinding the fiber), not otherwise.
+template <typename F>
+class OnUnwind {
+ public:
+  explicit OnUnwind(F fn) : fn_(std::move(fn)), uncaught_(std::uncaught_exceptions()) {}
+  ~OnUnwind() {
+    if (std::uncaught_exceptions() > uncaught_) fn_();
+  }
+  OnUnwind(const OnUnwind&) = delete;
+  OnUnwind& operator=(const OnUnwind&) = delete;
+
+ private:
+  F fn_;
+  int uncaught_;
+};
+}  // namespace detail
 
 // A manual-reset flag: Wait() returns once Set() has been called, until Reset().
 class Event {
@@ -86,9 +105,15 @@ class Channel {
 
   // May yield.
   Status Send(T item, Deadline deadline = {}) {
-    while (!closed_ && capacity_ != 0 && items_.size() >= capacity_) {
-      WakeReason r = writers_.Wait(deadline);
-      if (r != WakeReason::kNotified) return WaitStatus(r, "channel send");
+    {
+      // A sender killed after it was notified of room must not take the wake-up with it.
+      detail::OnUnwind pass_on([this] {
+        if (HasRoom()) writers_.NotifyOne();
+      });
+      while (!closed_ && !HasRoom()) {
+        WakeReason r = writers_.Wait(deadline);
+        if (r != WakeReason::kNotified) return WaitStatus(r, "channel send");
+      }
     }
     if (closed_) return Status(ErrorCode::kClosed, "channel closed");
     items_.push_back(std::move(item));
@@ -98,18 +123,22 @@ class Channel {
   // Never blocks: fails with kResourceExhausted when full.
   Status TrySend(T item) {
     if (closed_) return Status(ErrorCode::kClosed, "channel closed");
-    if (capacity_ != 0 && items_.size() >= capacity_) {
-      return Status(ErrorCode::kResourceExhausted, "channel full");
-    }
+    if (!HasRoom()) return Status(ErrorCode::kResourceExhausted, "channel full");
     items_.push_back(std::move(item));
     readers_.NotifyOne();
     return Status::Ok();
   }
   // May yield.
   Result<T> Recv(Deadline deadline = {}) {
-    while (items_.empty() && !closed_) {
-      WakeReason r = readers_.Wait(deadline);
-      if (r != WakeReason::kNotified) return WaitStatus(r, "channel recv");
+    {
+      // A receiver killed after it was notified of an item must not take the wake-up with it.
+      detail::OnUnwind pass_on([this] {
+        if (!items_.empty()) readers_.NotifyOne();
+      });
+      while (items_.empty() && !closed_) {
+        WakeReason r = readers_.Wait(deadline);
+        if (r != WakeReason::kNotified) return WaitStatus(r, "channel recv");
+      }
     }
     if (items_.empty()) return Status(ErrorCode::kClosed, "channel closed");
     T item = std::move(items_.front());
@@ -135,6 +164,8 @@ class Channel {
   size_t size() const { return items_.size(); }
 
  private:
+  bool HasRoom() const { return capacity_ == 0 || items_.size() < capacity_; }
+
   size_t capacity_;
   bool closed_ = false;
   std::deque<T> items_;
@@ -152,16 +183,19 @@ class Promise {
  public:
   explicit Promise(Runtime& runtime) : state_(std::make_shared<State>(runtime)) {}
   Promise(Promise&&) = default;
-  Promise& operator=(Promise&&) = default;
-  ~Promise() {
-    if (state_ != nullptr && !state_->value.has_value()) {
-      SetResult(Status(ErrorCode::kCancelled, "broken promise"));
+  // Assigning over a promise that was never set breaks its future, as destroying it would.
+  Promise& operator=(Promise&& other) noexcept {
+    if (this != &other) {
+      Break();
+      state_ = std::move(other.state_);
     }
+    return *this;
   }
+  ~Promise() { Break(); }
 
   Future<T> GetFuture() { return Future<T>(state_); }
-  void SetValue(T value) { SetResult(Result<T>(std::move(value))); }
-  void SetError(Status status) { SetResult(Result<T>(std::move(status))); }
+  void SetValue(T value) { Set(std::move(value)); }
+  void SetError(Status status) { Set(std::move(status)); }
   bool is_set() const { return state_->value.has_value(); }
 
  private:
@@ -171,9 +205,18 @@ class Promise {
     std::optional<Result<T>> value;
     WaitQueue waiters;
   };
-  void SetResult(Result<T> result) {
+  void Break() {
+    if (state_ != nullptr && !state_->value.has_value()) {
+      Set(Status(ErrorCode::kCancelled, "broken promise"));
+    }
+  }
+  // Builds the Result in place from a T or a Status. (Moving a Result<T> temporary in instead
+  // trips GCC 12's -Wmaybe-uninitialized false positive at -O3 for Promise<int>.)
+  template <typename V>
+  void Set(V&& v) {
+    APOGEE_ASSERT(state_ != nullptr, "use of a moved-from promise");
     APOGEE_ASSERT(!state_->value.has_value(), "promise set twice");
-    state_->value.emplace(std::move(result));
+    state_->value.emplace(std::forward<V>(v));
     state_->waiters.NotifyAll();
   }
   std::shared_ptr<State> state_;
