@@ -1,0 +1,243 @@
+// apogee-sim: the simulator's command.
+//   apogee-sim list
+//   apogee-sim run --scenario NAME --seed N [--json] [--check-determinism] [--log-level L]
+// The exit code is the outcome: 0 pass, 1 violation, 2 crash, 3 liveness, 4 nondeterminism;
+// 64 for a usage error.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "core/base/assert.h"
+#include "sim/scenario.h"
+
+namespace apogee::sim {
+namespace {
+
+constexpr int kUsageExit = 64;
+
+// What the crash handlers need to report a run that died: set before the run starts.
+struct CrashContext {
+  std::string scenario;
+  uint64_t seed = 0;
+  bool json = false;
+  char signal_line[512] = {0};  // preformatted, since a signal handler may not allocate
+};
+CrashContext crash_context;
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+void OnAssertFailure(std::string_view report) {
+  std::string line;
+  if (crash_context.json) {
+    line = fmt::format(
+        "{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"crash\",\"violations\":[\"{}\"]}}\n",
+        JsonEscape(crash_context.scenario), crash_context.seed, JsonEscape(report));
+  } else {
+    line = fmt::format("outcome: crash\n  {}\n", report);
+  }
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+  _exit(OutcomeExitCode(Outcome::kCrash));
+}
+
+void OnFatalSignal(int sig) {
+  // Only async-signal-safe calls here.
+  ssize_t ignored =
+      write(STDOUT_FILENO, crash_context.signal_line, strlen(crash_context.signal_line));
+  (void)ignored;
+  const char* name = sig == SIGSEGV  ? "SIGSEGV"
+                     : sig == SIGBUS ? "SIGBUS"
+                     : sig == SIGFPE ? "SIGFPE"
+                                     : "SIGILL";
+  ignored = write(STDERR_FILENO, name, strlen(name));
+  _exit(OutcomeExitCode(Outcome::kCrash));
+}
+
+void InstallCrashHandlers(const std::string& scenario, uint64_t seed, bool json) {
+  crash_context.scenario = scenario;
+  crash_context.seed = seed;
+  crash_context.json = json;
+  std::string line =
+      json ? fmt::format("{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"crash\"}}\n",
+                         JsonEscape(scenario), seed)
+           : std::string("outcome: crash (fatal signal)\n");
+  std::snprintf(crash_context.signal_line, sizeof(crash_context.signal_line), "%s", line.c_str());
+  SetAssertFailureHook(&OnAssertFailure);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, &OnFatalSignal);
+}
+
+std::string ToJson(const RunReport& r, double wall_ms) {
+  std::string out = fmt::format(
+      "{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"{}\",\"trace_hash\":\"{:016x}\","
+      "\"sim_time_ms\":{:.3f},\"wall_time_ms\":{:.3f},\"events\":{},\"fiber_resumes\":{},"
+      "\"timer_events\":{},\"violations\":[",
+      JsonEscape(r.scenario), r.seed, OutcomeName(r.outcome), r.trace_hash,
+      static_cast<double>(r.sim_time_ns) / 1e6, wall_ms, r.trace_steps, r.fiber_resumes,
+      r.events_fired);
+  for (size_t i = 0; i < r.violations.size(); i++) {
+    out += fmt::format("{}\"{}\"", i ? "," : "", JsonEscape(r.violations[i]));
+  }
+  out += "],\"counters\":{";
+  for (size_t i = 0; i < r.counters.size(); i++) {
+    out += fmt::format("{}\"{}\":{}", i ? "," : "", JsonEscape(r.counters[i].first),
+                       r.counters[i].second);
+  }
+  out += "},\"buggify\":[";
+  for (size_t i = 0; i < r.buggify.size(); i++) {
+    const BuggifyPointStats& b = r.buggify[i];
+    out += fmt::format("{}{{\"point\":\"{}\",\"armed\":{},\"reached\":{},\"fired\":{}}}",
+                       i ? "," : "", JsonEscape(b.point), b.armed, b.reached, b.fired);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string ToText(const RunReport& r, double wall_ms) {
+  double sim_s = static_cast<double>(r.sim_time_ns) / 1e9;
+  std::string out = fmt::format(
+      "scenario: {}\nseed: {}\noutcome: {}\ntrace_hash: {:016x}\nsim_time: {:.3f} s\n"
+      "wall_time: {:.1f} ms ({:.0f}x real time)\nevents: {} (fiber resumes {}, timer events {})\n",
+      r.scenario, r.seed, OutcomeName(r.outcome), r.trace_hash, sim_s, wall_ms,
+      wall_ms > 0 ? sim_s * 1000 / wall_ms : 0.0, r.trace_steps, r.fiber_resumes, r.events_fired);
+  if (!r.counters.empty()) {
+    out += "counters:\n";
+    for (const auto& [name, value] : r.counters) out += fmt::format("  {}: {}\n", name, value);
+  }
+  size_t armed = 0;
+  size_t fired = 0;
+  for (const auto& b : r.buggify) {
+    armed += b.armed ? 1 : 0;
+    fired += b.fired > 0 ? 1 : 0;
+  }
+  out += fmt::format("buggify: {} points reached, {} armed, {} fired\n", r.buggify.size(), armed,
+                     fired);
+  for (const auto& v : r.violations) out += fmt::format("violation: {}\n", v);
+  out += fmt::format("replay: apogee-sim run --scenario {} --seed {}\n", r.scenario, r.seed);
+  return out;
+}
+
+int Usage(const char* why) {
+  std::fprintf(stderr,
+               "%s\nusage:\n  apogee-sim list\n"
+               "  apogee-sim run --scenario NAME --seed N [--json] [--check-determinism] "
+               "[--log-level debug|info|warn|error|off]\n",
+               why);
+  return kUsageExit;
+}
+
+bool ParseSeed(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
+    if (next / 10 != v) return false;  // overflow
+    v = next;
+  }
+  *out = v;
+  return true;
+}
+
+int List() {
+  for (const Scenario& s : Scenarios())
+    std::printf("%-24s %s\n", s.name.c_str(), s.description.c_str());
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  std::string scenario_name;
+  uint64_t seed = 0;
+  bool have_seed = false;
+  bool json = false;
+  bool check = false;
+  RunConfig config;
+  for (int i = 2; i < argc; i++) {
+    std::string_view arg = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)flag;
+      return argv[++i];
+    };
+    if (arg == "--scenario") {
+      const char* v = value("--scenario");
+      if (v == nullptr) return Usage("--scenario needs a name");
+      scenario_name = v;
+    } else if (arg == "--seed") {
+      const char* v = value("--seed");
+      if (v == nullptr || !ParseSeed(v, &seed)) return Usage("--seed needs a number");
+      have_seed = true;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--check-determinism") {
+      check = true;
+    } else if (arg == "--inject-nondeterminism") {
+      config.inject_nondeterminism = true;  // for demonstrating the checker only
+    } else if (arg == "--log-level") {
+      const char* v = value("--log-level");
+      if (v == nullptr || !ParseLogLevel(v, &config.log_level)) return Usage("bad --log-level");
+    } else {
+      return Usage(fmt::format("unknown argument '{}'", arg).c_str());
+    }
+  }
+  if (scenario_name.empty()) return Usage("run needs --scenario");
+  if (!have_seed) return Usage("run needs --seed");
+  const Scenario* scenario = FindScenario(scenario_name);
+  if (scenario == nullptr) {
+    return Usage(fmt::format("no scenario '{}' (see apogee-sim list)", scenario_name).c_str());
+  }
+  config.seed = seed;
+  InstallCrashHandlers(scenario_name, seed, json);
+  auto start = std::chrono::steady_clock::now();
+  RunReport report = check ? CheckDeterminism(*scenario, config) : scenario->run(config);
+  double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::string out = json ? ToJson(report, wall_ms) + "\n" : ToText(report, wall_ms);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return OutcomeExitCode(report.outcome);
+}
+
+}  // namespace
+}  // namespace apogee::sim
+
+int main(int argc, char** argv) {
+  if (argc < 2) return apogee::sim::Usage("missing command");
+  std::string_view command = argv[1];
+  if (command == "list") return apogee::sim::List();
+  if (command == "run") return apogee::sim::Run(argc, argv);
+  if (command == "--help" || command == "help") {
+    apogee::sim::Usage("apogee-sim: the deterministic simulator");
+    return 0;
+  }
+  return apogee::sim::Usage("unknown command");
+}
