@@ -139,6 +139,12 @@ void ServeConnection(std::shared_ptr<NodeState> node, io::Connection& conn) {
     }
     // A slow acknowledgement now and then, so senders' timeouts and resends get exercised.
     if (APOGEE_BUGGIFY(env)) env.scheduler.Sleep(std::chrono::milliseconds(1500));
+    // Or a connection lost after the message is durable and before the ack: the sender must
+    // resend, and the receiver then holds the message twice (at-least-once).
+    if (APOGEE_BUGGIFY(env)) {
+      conn.Reset();
+      return;
+    }
     if (!conn.Write(EncodeAck(id)).ok()) return;
   }
 }
@@ -159,8 +165,11 @@ void SendLoop(std::shared_ptr<NodeState> node, uint32_t peer) {
   const std::string& host = node->config.peer_hosts[peer];
   uint64_t id = env.random.Next();
   for (;;) {
+    // Now and then a connect timeout far too short to succeed, so that path runs too.
+    Duration connect_timeout =
+        APOGEE_BUGGIFY(env) ? std::chrono::microseconds(10) : std::chrono::milliseconds(500);
     Result<std::unique_ptr<io::Connection>> conn =
-        env.network.Connect(io::Address{host, kPort}, std::chrono::milliseconds(500));
+        env.network.Connect(io::Address{host, kPort}, connect_timeout);
     if (!conn.ok()) {
       env.scheduler.Sleep(std::chrono::milliseconds(env.random.Range(20, 200)));
       continue;

@@ -197,7 +197,7 @@ class DemoRun {
           if (mix_.disk_full) DiskFullWindow();
           break;
         case 8:
-          if (mix_.bit_flip && faults_["bit_flip"] == 0) BitFlip();
+          if (mix_.bit_flip && faults_.count("bit_flip") == 0) BitFlip();
           break;
       }
     }
