@@ -392,7 +392,12 @@ class DemoRun {
     report_->Count("disk_torn_sectors_dropped", torn_dropped);
     for (const auto& [kind, count] : faults_) report_->Count("fault_" + kind, count);
     report_->buggify = world_.buggify().Coverage();
-    if (config_.record_trace) report_->trace = world_.kernel().trace().entries();
+    if (config_.record_trace) {
+      report_->trace = world_.kernel().trace().entries();
+      for (size_t g = 0; g < world_.runtime().group_count(); g++) {
+        report_->group_names.push_back(world_.runtime().GroupName(static_cast<io::GroupId>(g)));
+      }
+    }
     report_->trace_hash = world_.kernel().trace().hash();
     report_->trace_steps = world_.kernel().steps();
     report_->sim_time_ns = ToNanos(world_.Now());

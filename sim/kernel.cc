@@ -41,11 +41,15 @@ const char* TraceKindName(TraceKind kind) {
   return "?";
 }
 
-std::string DescribeEntry(const TraceEntry& e) {
+std::string DescribeEntry(const TraceEntry& e, const std::vector<std::string>& group_names) {
   std::string what;
   switch (e.kind) {
     case TraceKind::kResume:
-      what = fmt::format("resume fiber={} group={}", e.a, e.b);
+      if (e.b < group_names.size()) {
+        what = fmt::format("resume fiber={} of {}", e.a, group_names[e.b]);
+      } else {
+        what = fmt::format("resume fiber={} group={}", e.a, e.b);
+      }
       break;
     case TraceKind::kEvent:
       what = fmt::format("event seq={}", e.a);

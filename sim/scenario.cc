@@ -57,13 +57,15 @@ RunReport CheckDeterminism(const Scenario& scenario, RunConfig config) {
   while (i < n && a[i].hash == b[i].hash) i++;
   std::string where;
   if (i < n) {
-    where = fmt::format("first divergence at step {}: run 1 {} / run 2 {}", i, DescribeEntry(a[i]),
-                        DescribeEntry(b[i]));
+    where = fmt::format("first divergence at step {}: run 1 {} / run 2 {}", i,
+                        DescribeEntry(a[i], first.group_names),
+                        DescribeEntry(b[i], second.group_names));
   } else {
     where = fmt::format("runs agree for {} steps, then one has {} and the other {} steps", n,
                         a.size(), b.size());
   }
-  if (i > 0) where += fmt::format(" (last common step: {})", DescribeEntry(a[i - 1]));
+  if (i > 0)
+    where += fmt::format(" (last common step: {})", DescribeEntry(a[i - 1], first.group_names));
   RunReport report = std::move(second);
   report.trace.clear();
   report.outcome = Outcome::kNondeterminism;

@@ -50,7 +50,8 @@ struct RunReport {
   // in the order the scenario reports them.
   std::vector<std::pair<std::string, uint64_t>> counters;
   std::vector<BuggifyPointStats> buggify;
-  std::vector<TraceEntry> trace;  // only with record_trace
+  std::vector<TraceEntry> trace;         // only with record_trace
+  std::vector<std::string> group_names;  // only with record_trace: node of each fiber group
 
   void Violation(std::string what) {
     if (outcome == Outcome::kPass) outcome = Outcome::kViolation;

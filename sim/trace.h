@@ -63,7 +63,9 @@ class Trace {
   std::vector<TraceEntry> entries_;
 };
 
-// "#1234 t=0.005000000s resume fiber=17 group=3"
-std::string DescribeEntry(const TraceEntry& entry);
+// "#1234 t=0.005000000s resume fiber=17 of n2". `group_names` (indexed by group id, may be
+// empty) turns group ids into node names.
+std::string DescribeEntry(const TraceEntry& entry,
+                          const std::vector<std::string>& group_names = {});
 
 }  // namespace apogee::sim

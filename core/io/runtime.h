@@ -103,6 +103,8 @@ class Runtime {
   // --- Groups ---
   GroupId NewGroup(std::string name);
   const std::string& GroupName(GroupId group) const;
+  // Groups handed out so far plus the loop's group 0: ids are 0 .. group_count() - 1.
+  size_t group_count() const { return groups_.size(); }
   // Every fiber of the group throws FiberKilled from its wait point as soon as it runs again;
   // fibers spawned into a killed group never start. Does not wait for the unwinding.
   void KillGroup(GroupId group);
