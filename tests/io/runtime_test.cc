@@ -12,6 +12,7 @@
 #include "core/io/sync.h"
 #include "core/io/wait_queue.h"
 #include "sim/kernel.h"
+#include "tests/io/sim_runtime_fixture.h"
 
 namespace apogee {
 // Prints values in failure messages as "12.5ms" and "Timeout" rather than raw bytes.
@@ -37,24 +38,7 @@ struct DestructorProbe {
   int* destroyed_;
 };
 
-// A simulated runtime with one node group "n" and its scheduler.
-class RuntimeTest : public ::testing::Test {
- protected:
-  // Creates a primitive that outlives the kernel: fibers still waiting on it when a test ends
-  // (or fails early) are unwound by the kernel's destructor before the primitive goes away.
-  template <typename T, typename... Args>
-  T& Make(Args&&... args) {
-    auto object = std::make_shared<T>(std::forward<Args>(args)...);
-    keep_.push_back(object);
-    return *object;
-  }
-
-  std::vector<std::shared_ptr<void>> keep_;  // declared before the kernel: destroyed after it
-  sim::Kernel k_{1};
-  Runtime& rt_ = k_.runtime();
-  GroupId g_ = rt_.NewGroup("n");
-  Scheduler s_{rt_, g_};
-};
+class RuntimeTest : public SimRuntimeFixture {};
 
 TEST_F(RuntimeTest, SleepsWakeInDeadlineOrderAtVirtualTime) {
   // Proves sleeping fibers wake exactly at their virtual deadlines, earliest first, whatever the
