@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/base/assert.h"
+#include "sim/kernel.h"
 #include "sim/scenario.h"
 
 namespace apogee::sim {
@@ -28,6 +29,7 @@ struct CrashContext {
   uint64_t seed = 0;
   bool json = false;
   char signal_line[512] = {0};  // preformatted, since a signal handler may not allocate
+  std::chrono::steady_clock::time_point start;
 };
 CrashContext crash_context;
 
@@ -58,13 +60,28 @@ std::string JsonEscape(std::string_view s) {
 }
 
 void OnAssertFailure(std::string_view report) {
+  // How far the run got, from the kernel that was running when the assertion failed.
+  Kernel* kernel = CurrentKernel();
+  uint64_t hash = kernel != nullptr ? kernel->trace().hash() : 0;
+  uint64_t steps = kernel != nullptr ? kernel->steps() : 0;
+  double sim_ms = kernel != nullptr ? static_cast<double>(ToNanos(kernel->Now())) / 1e6 : 0;
+  double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                             crash_context.start)
+                       .count();
   std::string line;
   if (crash_context.json) {
     line = fmt::format(
-        "{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"crash\",\"violations\":[\"{}\"]}}\n",
-        JsonEscape(crash_context.scenario), crash_context.seed, JsonEscape(report));
+        "{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"crash\",\"trace_hash\":\"{:016x}\","
+        "\"sim_time_ms\":{:.3f},\"wall_time_ms\":{:.3f},\"events\":{},\"violations\":[\"{}\"]}}\n",
+        JsonEscape(crash_context.scenario), crash_context.seed, hash, sim_ms, wall_ms, steps,
+        JsonEscape(report));
   } else {
-    line = fmt::format("outcome: crash\n  {}\n", report);
+    line = fmt::format(
+        "scenario: {}\nseed: {}\noutcome: crash\ntrace_hash: {:016x}\n"
+        "sim_time: {:.3f} s\nviolation: {}\nreplay: apogee-sim run --scenario {} "
+        "--seed {}\n",
+        crash_context.scenario, crash_context.seed, hash, sim_ms / 1000, report,
+        crash_context.scenario, crash_context.seed);
   }
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
@@ -88,6 +105,7 @@ void InstallCrashHandlers(const std::string& scenario, uint64_t seed, bool json)
   crash_context.scenario = scenario;
   crash_context.seed = seed;
   crash_context.json = json;
+  crash_context.start = std::chrono::steady_clock::now();
   std::string line =
       json ? fmt::format("{{\"scenario\":\"{}\",\"seed\":{},\"outcome\":\"crash\"}}\n",
                          JsonEscape(scenario), seed)
@@ -203,6 +221,8 @@ int Run(int argc, char** argv) {
       check = true;
     } else if (arg == "--inject-nondeterminism") {
       config.inject_nondeterminism = true;  // for demonstrating the checker only
+    } else if (arg == "--inject-crash") {
+      config.inject_crash = true;  // for demonstrating the crash outcome only
     } else if (arg == "--log-level") {
       const char* v = value("--log-level");
       if (v == nullptr || !ParseLogLevel(v, &config.log_level)) return Usage("bad --log-level");

@@ -139,6 +139,12 @@ class DemoRun {
   void Run() {
     for (uint32_t i = 0; i < kNodes; i++) world_.Start(i);
     if (config_.inject_nondeterminism) InjectNondeterminism();
+    if (config_.inject_crash) {
+      world_.SpawnController("crash", [this] {
+        world_.controller().Sleep(std::chrono::seconds(1));
+        APOGEE_ASSERT(!config_.inject_crash, "crash injected by --inject-crash");
+      });
+    }
     world_.SpawnController("faults", [this] { FaultLoop(); });
     world_.RunFor(kSafetyPhase);
     HealEverything();

@@ -17,6 +17,8 @@ uint64_t HashPurpose(std::string_view purpose) {
   return h;
 }
 
+thread_local Kernel* current_kernel = nullptr;
+
 int64_t KernelNowNs(const void* arg) {
   return ToNanos(const_cast<Kernel*>(static_cast<const Kernel*>(arg))->Now());
 }
@@ -84,10 +86,14 @@ Kernel::Kernel(uint64_t seed) : seed_(seed), schedule_rng_(seed ^ HashPurpose("s
   diag.now_arg = this;
   diag.has_seed = true;
   diag.seed = seed;
+  current_kernel = this;
 }
+
+Kernel* CurrentKernel() { return current_kernel; }
 
 Kernel::~Kernel() {
   runtime_.reset();
+  if (current_kernel == this) current_kernel = nullptr;
   DiagContext& diag = CurrentDiag();
   if (diag.now_arg == this) diag = DiagContext{};
 }

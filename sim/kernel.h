@@ -83,4 +83,8 @@ class Kernel final : public io::RuntimeHooks {
   std::unique_ptr<io::Runtime> runtime_;
 };
 
+// The kernel most recently built on this thread and still alive, or nullptr: what a crash
+// handler reads to report how far a run got (trace hash, time, steps) before it died.
+Kernel* CurrentKernel();
+
 }  // namespace apogee::sim

@@ -34,6 +34,8 @@ struct RunConfig {
   // Test hook: makes the run depend on something outside the seed, so the determinism checker
   // can be shown to catch it. Never set in real runs.
   bool inject_nondeterminism = false;
+  // Test hook: fails an assertion one simulated second in, so the crash outcome can be shown.
+  bool inject_crash = false;
 };
 
 struct RunReport {

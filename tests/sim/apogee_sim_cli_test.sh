@@ -36,6 +36,17 @@ out=$("$sim" run --scenario demo --seed 3 --check-determinism --inject-nondeterm
 echo "$out" | grep -q '"outcome":"nondeterminism"' || fail "outcome is not nondeterminism: $out"
 echo "$out" | grep -q 'first divergence at step' || fail "no diverging step named: $out"
 
+# A failed assertion in the code under test is outcome crash, exit 2, with the report.
+out=$("$sim" run --scenario demo --seed 3 --inject-crash --json 2> /dev/null); rc=$?
+[ "$rc" -eq 2 ] || fail "injected crash exited $rc, want 2"
+echo "$out" | grep -q '"outcome":"crash"' || fail "outcome is not crash: $out"
+echo "$out" | grep -q 'crash injected by --inject-crash' || fail "crash report lacks the message: $out"
+echo "$out" | grep -q 'seed=3' || fail "crash report lacks the seed: $out"
+for field in trace_hash sim_time_ms wall_time_ms events; do
+  echo "$out" | grep -q "\"$field\":" || fail "crash JSON lacks $field: $out"
+done
+echo "$out" | grep -q '"sim_time_ms":1000.000' || fail "crash not reported at 1 s: $out"
+
 # Usage errors exit 64 and say why.
 "$sim" run --scenario no-such-scenario --seed 1 2> /tmp/apogee-cli-err.$$; rc=$?
 [ "$rc" -eq 64 ] || fail "unknown scenario exited $rc, want 64"
