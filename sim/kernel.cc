@@ -99,6 +99,8 @@ Kernel::~Kernel() {
 }
 
 std::unique_ptr<TracedRandom> Kernel::NewStream(std::string_view purpose) {
+  bool fresh = purposes_.emplace(purpose).second;
+  APOGEE_ASSERT(fresh, "random stream '{}' asked for twice", purpose);
   uint64_t state = seed_ ^ HashPurpose(purpose);
   uint64_t stream_seed = io::SeededRandom::SplitMix(state);
   return std::make_unique<TracedRandom>(stream_seed, next_stream_id_++, this);

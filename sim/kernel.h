@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "core/io/random.h"
@@ -51,7 +53,8 @@ class Kernel final : public io::RuntimeHooks {
   Trace& trace() { return trace_; }
 
   // A new stream, seeded from the root seed and `purpose` alone: the same purpose gives the same
-  // numbers whatever other streams exist. Each purpose may be asked for once.
+  // numbers whatever other streams exist. REQUIRES: each purpose is asked for once (two streams
+  // of one purpose would draw the same numbers).
   std::unique_ptr<TracedRandom> NewStream(std::string_view purpose);
 
   // Runs until virtual time reaches `t` or the runtime is stopped. Events due at `t` fire, but
@@ -80,6 +83,7 @@ class Kernel final : public io::RuntimeHooks {
   Trace trace_;
   io::SeededRandom schedule_rng_;
   uint32_t next_stream_id_ = 1;
+  std::set<std::string, std::less<>> purposes_;
   std::unique_ptr<io::Runtime> runtime_;
 };
 
