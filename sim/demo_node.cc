@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "core/base/bytes.h"
 #include "core/base/crc32.h"
@@ -88,7 +89,9 @@ class Inbox {
     APOGEE_RETURN_IF_ERROR(env_.disk.SyncDir(""));
     APOGEE_ASSIGN_OR_RETURN(std::vector<uint8_t> image, env_.disk.ReadAll(kInboxPath));
     uint64_t valid = 0;
-    std::vector<InboxRecord> records = ParseInbox(image, &valid);
+    uint64_t damaged = 0;
+    std::vector<InboxRecord> records = ParseInbox(image, &valid, &damaged);
+    if (damaged > 0) LOG_WARN("inbox has {} damaged records, skipped", damaged);
     *cut_bytes = image.size() - valid;
     if (valid != image.size()) {
       APOGEE_RETURN_IF_ERROR(file_->Truncate(valid));
@@ -226,28 +229,59 @@ std::vector<uint8_t> EncodeAck(uint64_t id) {
   return Frame(payload);
 }
 
-std::vector<InboxRecord> ParseInbox(std::span<const uint8_t> image, uint64_t* valid_bytes) {
+namespace {
+
+// The frame starting at `pos`, if a whole valid message frame starts there: size in bounds,
+// CRC right, and a body equal to MessageBody(id).
+std::optional<InboxRecord> FrameAt(std::span<const uint8_t> image, uint64_t pos,
+                                   uint64_t* frame_bytes) {
+  if (image.size() - pos < kHeaderBytes) return std::nullopt;
+  uint32_t size = GetU32(&image[pos]);
+  uint32_t crc = GetU32(&image[pos + 4]);
+  if (size == 0 || size > kPayloadBytesMax) return std::nullopt;
+  if (image.size() - pos - kHeaderBytes < size) return std::nullopt;
+  std::span<const uint8_t> payload = image.subspan(pos + kHeaderBytes, size);
+  if (MaskedCrc32(payload) != crc) return std::nullopt;
+  ByteReader r(payload);
+  uint8_t type = r.U8();
+  uint64_t id = r.U64();
+  uint32_t sender = r.U32();
+  std::span<const uint8_t> body = r.Bytes(r.remaining());
+  if (!r.ok() || type != kTypeMessage) return std::nullopt;
+  std::vector<uint8_t> expected = MessageBody(id);
+  if (!std::equal(body.begin(), body.end(), expected.begin(), expected.end())) {
+    return std::nullopt;
+  }
+  *frame_bytes = kHeaderBytes + size;
+  return InboxRecord{id, sender, pos};
+}
+
+}  // namespace
+
+std::vector<InboxRecord> ParseInbox(std::span<const uint8_t> image, uint64_t* valid_bytes,
+                                    uint64_t* damaged) {
   std::vector<InboxRecord> records;
   uint64_t pos = 0;
-  while (image.size() - pos >= kHeaderBytes) {
-    uint32_t size = GetU32(&image[pos]);
-    uint32_t crc = GetU32(&image[pos + 4]);
-    if (size == 0 || size > kPayloadBytesMax) break;
-    if (image.size() - pos - kHeaderBytes < size) break;
-    std::span<const uint8_t> payload = image.subspan(pos + kHeaderBytes, size);
-    if (MaskedCrc32(payload) != crc) break;
-    ByteReader r(payload);
-    uint8_t type = r.U8();
-    uint64_t id = r.U64();
-    uint32_t sender = r.U32();
-    std::span<const uint8_t> body = r.Bytes(r.remaining());
-    if (!r.ok() || type != kTypeMessage) break;
-    std::vector<uint8_t> expected = MessageBody(id);
-    if (!std::equal(body.begin(), body.end(), expected.begin(), expected.end())) break;
-    records.push_back(InboxRecord{id, sender, pos});
-    pos += kHeaderBytes + size;
+  uint64_t end = 0;  // just past the last valid frame
+  *damaged = 0;
+  while (pos < image.size()) {
+    uint64_t frame_bytes = 0;
+    std::optional<InboxRecord> record = FrameAt(image, pos, &frame_bytes);
+    if (record.has_value()) {
+      records.push_back(*record);
+      pos += frame_bytes;
+      end = pos;
+      continue;
+    }
+    // Damage: look for the next valid frame. A CRC plus a body derived from the id make a false
+    // match practically impossible. None means this is the torn or garbage tail.
+    uint64_t next = pos + 1;
+    while (next < image.size() && !FrameAt(image, next, &frame_bytes).has_value()) next++;
+    if (next >= image.size()) break;
+    (*damaged)++;
+    pos = next;
   }
-  *valid_bytes = pos;
+  *valid_bytes = end;
   return records;
 }
 

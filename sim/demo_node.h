@@ -38,10 +38,13 @@ std::vector<uint8_t> MessageBody(uint64_t id);
 std::vector<uint8_t> EncodeMessage(uint64_t id, uint32_t sender);
 std::vector<uint8_t> EncodeAck(uint64_t id);
 
-// Parses the valid prefix of an inbox image: stops at the first frame that is short, too large,
-// fails its CRC, or has a body that is not MessageBody(id). Returns the records and, in
-// *valid_bytes, where the valid prefix ends.
-std::vector<InboxRecord> ParseInbox(std::span<const uint8_t> image, uint64_t* valid_bytes);
+// Parses an inbox image. A frame that is short, too large, fails its CRC, or has a body that is
+// not MessageBody(id) is damage: parsing skips it and resumes at the next valid frame, counting
+// it in *damaged (a bit flip in durable data costs that one record, not the rest of the log).
+// Damage with no valid frame after it is the torn tail; *valid_bytes is where it starts (the
+// end of the last valid frame), which recovery cuts the file back to.
+std::vector<InboxRecord> ParseInbox(std::span<const uint8_t> image, uint64_t* valid_bytes,
+                                    uint64_t* damaged);
 
 // What a node tells the scenario (the "history" the checks run on).
 struct DemoObserver {
