@@ -2,8 +2,8 @@
 
 // Random: a node's stream of random numbers. In the simulator every node's stream is split from
 // the run's root seed and every draw is folded into the trace hash; in production it is seeded
-// from the operating system. Core code takes all randomness from here, never from rand() or
-// std::random_device.
+// from the operating system. Core code takes all randomness from here, never from the C
+// library's generator or the operating system's entropy source.
 
 #include <cstdint>
 #include <span>

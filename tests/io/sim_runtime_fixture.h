@@ -6,11 +6,21 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <utility>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/io/runtime.h"
 #include "sim/kernel.h"
+
+namespace apogee {
+// Prints values in failure messages as "12.5ms" and "Timeout" rather than raw bytes.
+inline void PrintTo(const Instant& t, std::ostream* os) {
+  *os << static_cast<double>(ToNanos(t)) / 1e6 << "ms";
+}
+inline void PrintTo(ErrorCode code, std::ostream* os) { *os << ErrorCodeName(code); }
+}  // namespace apogee
 
 namespace apogee::io {
 

@@ -11,16 +11,6 @@
 #include "sim/kernel.h"
 #include "tests/io/sim_runtime_fixture.h"
 
-namespace apogee {
-// Prints values in failure messages as "12.5ms" and "Timeout" rather than raw bytes.
-[[maybe_unused]] static void PrintTo(const Instant& t, std::ostream* os) {
-  *os << static_cast<double>(ToNanos(t)) / 1e6 << "ms";
-}
-[[maybe_unused]] static void PrintTo(ErrorCode code, std::ostream* os) {
-  *os << ErrorCodeName(code);
-}
-}  // namespace apogee
-
 namespace apogee::io {
 namespace {
 
