@@ -114,7 +114,7 @@ class Oracle {
 class DemoRun {
  public:
   DemoRun(const RunConfig& config, RunReport* report)
-      : config_(config), report_(report), world_(config.seed), oracle_(report) {
+      : config_(config), report_(report), oracle_(report), world_(config.seed) {
     world_.kernel().trace().set_record(config.record_trace);
     faults_rng_ = world_.kernel().NewStream("faults");
     mix_ = DrawMix(*faults_rng_);
@@ -419,7 +419,6 @@ class DemoRun {
 
   RunConfig config_;
   RunReport* report_;
-  World world_;
   Oracle oracle_;
   demo::DemoObserver observer_;
   std::unique_ptr<TracedRandom> faults_rng_;
@@ -427,6 +426,9 @@ class DemoRun {
   std::map<std::string, uint64_t> faults_;
   uint64_t recoveries_ = 0;
   uint64_t bytes_cut_ = 0;
+  // Last, so it is destroyed first: its destructor still runs node fibers, which may use
+  // everything above.
+  World world_;
 };
 
 RunReport RunDemo(const RunConfig& config) {

@@ -51,7 +51,9 @@
 namespace apogee::sim {
 
 inline constexpr uint64_t kSimSectorBytes = 512;
-inline constexpr uint64_t kSimFileBytesMax = uint64_t{4} << 30;
+// 256 MiB: the simulator keeps whole images in memory, so one write at a wild offset must not
+// be able to allocate gigabytes (scenarios use small segment sizes).
+inline constexpr uint64_t kSimFileBytesMax = uint64_t{256} << 20;
 
 // What a crash does with what was not synced: the unsynced data of each file and the unsynced
 // name changes of each directory. The values are stable (fault plans draw them as 0..2).

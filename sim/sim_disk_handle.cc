@@ -14,78 +14,83 @@ namespace {
 
 using Latency = SimDiskState::Latency;
 
+// An open file. Its state lives in a shared block that each call holds for its whole length,
+// since another fiber may destroy the File while a call waits out its latency; the call then
+// finds the file closed and fails with kBadFile.
 class SimFile final : public io::File {
  public:
   SimFile(std::shared_ptr<SimDiskState> state, uint64_t epoch, uint64_t id, std::string path,
           bool read_only)
-      : state_(std::move(state)),
-        epoch_(epoch),
-        id_(id),
-        path_(std::move(path)),
-        read_only_(read_only) {}
-  ~SimFile() override { Release(); }
+      : open_(std::make_shared<Open>(Open{std::move(state), epoch, id, std::move(path), read_only,
+                                          /*closed=*/false})) {}
+  ~SimFile() override { Release(*open_); }
   SimFile(const SimFile&) = delete;
   SimFile& operator=(const SimFile&) = delete;
 
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) override {
-    return Do(Latency::kRead, false, [&] { return state_->ReadAt(id_, offset, buf); });
+    return Do(Latency::kRead, false, [&](Open& f) { return f.state->ReadAt(f.id, offset, buf); });
   }
   Status WriteAt(uint64_t offset, std::span<const uint8_t> data) override {
-    return Do(Latency::kWrite, true, [&] { return state_->WriteAt(id_, offset, data); });
+    return Do(Latency::kWrite, true, [&](Open& f) { return f.state->WriteAt(f.id, offset, data); });
   }
   Result<uint64_t> Append(std::span<const uint8_t> data) override {
-    return Do(Latency::kWrite, true, [&] { return state_->Append(id_, data); });
+    return Do(Latency::kWrite, true, [&](Open& f) { return f.state->Append(f.id, data); });
   }
   Status Sync() override {
-    return Do(Latency::kSync, false, [&] { return state_->Sync(id_); });
+    return Do(Latency::kSync, false, [&](Open& f) { return f.state->Sync(f.id); });
   }
   Status DataSync() override { return Sync(); }
   Status Truncate(uint64_t size) override {
-    return Do(Latency::kWrite, true, [&] { return state_->Truncate(id_, size); });
+    return Do(Latency::kWrite, true, [&](Open& f) { return f.state->Truncate(f.id, size); });
   }
   Result<uint64_t> Size() override {
-    APOGEE_RETURN_IF_ERROR(Check(false));
-    return state_->Size(id_);
+    APOGEE_RETURN_IF_ERROR(Check(*open_, false));
+    return open_->state->Size(open_->id);
   }
   Status Close() override {
-    APOGEE_RETURN_IF_ERROR(Check(false));
-    Release();
+    APOGEE_RETURN_IF_ERROR(Check(*open_, false));
+    Release(*open_);
     return Status::Ok();
   }
-  const std::string& path() const override { return path_; }
+  const std::string& path() const override { return open_->path; }
 
  private:
-  Status Check(bool write) const {
-    if (closed_) return Status(ErrorCode::kBadFile, fmt::format("'{}' is closed", path_));
-    if (!state_->Alive(epoch_)) {
-      return Status(ErrorCode::kBadFile, fmt::format("'{}' was opened before a crash", path_));
+  struct Open {
+    std::shared_ptr<SimDiskState> state;
+    uint64_t epoch;
+    uint64_t id;
+    std::string path;
+    bool read_only;
+    bool closed;
+  };
+
+  static Status Check(const Open& f, bool write) {
+    if (f.closed) return Status(ErrorCode::kBadFile, fmt::format("'{}' is closed", f.path));
+    if (!f.state->Alive(f.epoch)) {
+      return Status(ErrorCode::kBadFile, fmt::format("'{}' was opened before a crash", f.path));
     }
-    if (write && read_only_) {
-      return Status(ErrorCode::kBadFile, fmt::format("'{}' is open read-only", path_));
+    if (write && f.read_only) {
+      return Status(ErrorCode::kBadFile, fmt::format("'{}' is open read-only", f.path));
     }
     return Status::Ok();
   }
-  // Checks, waits out the latency, checks again (a Close or a crash may have come meanwhile),
-  // then takes effect.
+  // Checks, waits out the latency, checks again (a Close, a crash or the File's destruction may
+  // have come meanwhile), then takes effect.
   template <typename Op>
-  auto Do(Latency latency, bool write, Op op) -> decltype(op()) {
-    APOGEE_RETURN_IF_ERROR(Check(write));
-    state_->Delay(latency);
-    APOGEE_RETURN_IF_ERROR(Check(write));
-    return op();
+  auto Do(Latency latency, bool write, Op op) -> decltype(op(std::declval<Open&>())) {
+    std::shared_ptr<Open> keep = open_;
+    APOGEE_RETURN_IF_ERROR(Check(*keep, write));
+    keep->state->Delay(latency);
+    APOGEE_RETURN_IF_ERROR(Check(*keep, write));
+    return op(*keep);
   }
-  void Release() {
-    if (closed_) return;
-    closed_ = true;
-    if (state_->Alive(epoch_)) state_->ReleaseHandle(id_);
+  static void Release(Open& f) {
+    if (f.closed) return;
+    f.closed = true;
+    if (f.state->Alive(f.epoch)) f.state->ReleaseHandle(f.id);
   }
 
-  std::shared_ptr<SimDiskState> state_;
-  uint64_t epoch_;
-  uint64_t id_;
-  std::string path_;
-  bool read_only_;
-  bool closed_ = false;
+  std::shared_ptr<Open> open_;
 };
 
 class SimDisk final : public io::Disk {

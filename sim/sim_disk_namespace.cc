@@ -52,8 +52,7 @@ Status SimDiskState::MakeDirs(const std::string& raw) {
       continue;
     }
     if (!NodeAt(it->second).is_dir) {
-      bool last = i + 1 == path.parts.size();
-      return Status(last ? ErrorCode::kAlreadyExists : ErrorCode::kNotADirectory,
+      return Status(ErrorCode::kNotADirectory,
                     fmt::format("a file is in the way of directory '{}'", path.text));
     }
     id = it->second;

@@ -63,7 +63,7 @@ Result<std::unique_ptr<io::Connection>> SimNetwork::Connect(HostId host, uint64_
   if (!port.has_value()) {
     return Status(ErrorCode::kAddressInUse, fmt::format("no free port on {}", h->name));
   }
-  Deadline deadline = runtime_->Now() + std::max(timeout, Duration(0));
+  Deadline deadline = SaturatingAdd(runtime_->Now(), timeout);
   ConnectAttempt attempt(*runtime_);
   attempt.net = this;
   attempt.id = next_attempt_id_++;

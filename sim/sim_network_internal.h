@@ -158,8 +158,10 @@ class SimNetwork::ListenerHandle final : public io::Listener {
  public:
   explicit ListenerHandle(std::shared_ptr<ListenerState> state) : state_(std::move(state)) {}
   ~ListenerHandle() override { CloseListener(*state_); }
+  // The call holds its own reference: another fiber may destroy this handle while it waits.
   Result<std::unique_ptr<io::Connection>> Accept(Deadline deadline) override {
-    return AcceptOn(*state_, deadline);
+    std::shared_ptr<ListenerState> keep = state_;
+    return AcceptOn(*keep, deadline);
   }
   void Close() override { CloseListener(*state_); }
   io::Address LocalAddress() const override { return state_->address; }
@@ -175,11 +177,17 @@ class SimNetwork::ConnectionHandle final : public io::Connection {
     APOGEE_ASSERT(side == 0 || side == 1);
   }
   ~ConnectionHandle() override { CloseSide(*conn_, side_, /*abort=*/false); }
+  // Each call holds its own reference: one fiber may destroy this handle while another waits
+  // in Read or Write (network.h allows a reader and a writer at once).
   Result<size_t> Read(std::span<uint8_t> buf, Deadline deadline) override {
-    return ReadSide(*conn_, side_, buf, deadline);
+    std::shared_ptr<ConnState> keep = conn_;
+    int side = side_;
+    return ReadSide(*keep, side, buf, deadline);
   }
   Status Write(std::span<const uint8_t> data, Deadline deadline) override {
-    return WriteSide(*conn_, side_, data, deadline);
+    std::shared_ptr<ConnState> keep = conn_;
+    int side = side_;
+    return WriteSide(*keep, side, data, deadline);
   }
   void Close() override { CloseSide(*conn_, side_, /*abort=*/false); }
   void Reset() override { CloseSide(*conn_, side_, /*abort=*/true); }

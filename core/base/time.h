@@ -26,6 +26,14 @@ using WallTime = std::chrono::time_point<WallTag, Duration>;
 // An absent deadline means "wait for ever".
 using Deadline = std::optional<Instant>;
 
+// `now + d`, saturated so that a huge timeout (Duration::max()) means "for ever" instead of
+// overflowing. A negative `d` counts as zero.
+inline Instant SaturatingAdd(Instant now, Duration d) {
+  if (d <= Duration::zero()) return now;
+  if (d >= Instant::max() - now) return Instant::max();
+  return now + d;
+}
+
 inline int64_t ToNanos(Instant t) { return t.time_since_epoch().count(); }
 inline int64_t ToMillis(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

@@ -18,7 +18,10 @@
 // Errors: kNotFound (missing file or directory), kAlreadyExists (exclusive create),
 // kNoSpace (the disk is full; the failed call wrote nothing), kIoError
 // (the device failed), kIsADirectory / kNotADirectory / kDirectoryNotEmpty, kBadFile (the file
-// was closed, or its node crashed).
+// was closed, or its node crashed). Both backends agree on these cases (the conformance suite
+// pins them): MakeDirs through or onto a file is kNotADirectory; renaming a directory into
+// itself is kInvalidArgument; a read at an offset far past the end returns 0; a write that
+// would grow a file past what the backend allows is kNoSpace.
 // Every call may yield: in production file calls run on I/O threads while the fiber waits.
 
 #include <cstdint>

@@ -32,9 +32,10 @@ class Random {
   // Uniform in [lo, hi]. REQUIRES: lo <= hi.
   int64_t Range(int64_t lo, int64_t hi) {
     APOGEE_ASSERT(lo <= hi);
-    uint64_t span = static_cast<uint64_t>(hi - lo);
+    // Unsigned arithmetic: hi - lo may not fit an int64_t.
+    uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
     if (span == UINT64_MAX) return static_cast<int64_t>(Next());
-    return lo + static_cast<int64_t>(Uniform(span + 1));
+    return static_cast<int64_t>(static_cast<uint64_t>(lo) + Uniform(span + 1));
   }
   // Uniform in [0, 1).
   double Real() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }

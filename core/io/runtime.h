@@ -224,7 +224,7 @@ class Scheduler {
   // May yield.
   void Yield() { runtime_->Yield(); }
   Instant Now() const { return runtime_->Now(); }
-  Deadline After(Duration d) const { return runtime_->Now() + d; }
+  Deadline After(Duration d) const { return SaturatingAdd(runtime_->Now(), d); }
 
   Runtime& runtime() const { return *runtime_; }
   GroupId group() const { return group_; }

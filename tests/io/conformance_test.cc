@@ -308,6 +308,55 @@ TEST_P(SeamTest, CloseWakesBlockedReader) {
   });
 }
 
+TEST_P(SeamTest, DestroyingAConnectionWakesItsBlockedReader) {
+  // Proves one fiber may destroy a connection while another waits in Read on it: the reader
+  // wakes with kClosed and touches no freed memory (ASan builds check the latter).
+  Run([this](Env& env) {
+    auto listener = env.network.Listen(Address{"", 0});
+    ASSERT_TRUE(listener.ok());
+    uint16_t port = (*listener)->LocalAddress().port;
+    Event done(env.scheduler.runtime());
+    FiberHandle server = env.scheduler.Spawn("server", [&] {
+      auto conn = (*listener)->Accept();
+      ASSERT_TRUE(conn.ok());
+      ASSERT_TRUE(done.Wait().ok());
+    });
+    auto connected = env.network.Connect(Address{host_, port}, 5s);
+    ASSERT_TRUE(connected.ok());
+    std::unique_ptr<Connection> conn = std::move(connected).value();
+    ErrorCode seen = ErrorCode::kOk;
+    FiberHandle reader = env.scheduler.Spawn("reader", [&, c = conn.get()] {
+      uint8_t buf[8];
+      seen = c->Read(buf).code();
+    });
+    env.scheduler.Sleep(5ms);
+    EXPECT_FALSE(reader.done());
+    conn.reset();
+    reader.Join();
+    EXPECT_EQ(seen, ErrorCode::kClosed);
+    done.Set();
+    server.Join();
+  });
+}
+
+TEST_P(SeamTest, DestroyingAListenerWakesItsBlockedAccept) {
+  // Proves one fiber may destroy a listener while another waits in Accept: the acceptor wakes
+  // with kClosed and touches no freed memory.
+  Run([](Env& env) {
+    auto listened = env.network.Listen(Address{"", 0});
+    ASSERT_TRUE(listened.ok());
+    std::unique_ptr<Listener> listener = std::move(listened).value();
+    ErrorCode seen = ErrorCode::kOk;
+    FiberHandle acceptor =
+        env.scheduler.Spawn("acceptor", [&, l = listener.get()] { seen = l->Accept().code(); });
+    env.scheduler.Sleep(5ms);
+    EXPECT_FALSE(acceptor.done());
+    listener.reset();
+    acceptor.Join();
+    EXPECT_EQ(seen, ErrorCode::kClosed);
+  });
+}
+
 TEST_P(SeamTest, ReadDeadlineTimesOutAndConnectionSurvives) {
   // Proves a read deadline returns kTimeout and leaves the connection usable.
   Run([this](Env& env) {
@@ -451,6 +500,15 @@ TEST_P(SeamTest, MissingFilesAndConflictsAreErrors) {
     EXPECT_FALSE((*ro)->WriteAt(0, Bytes("x")).ok());
     ASSERT_TRUE(env.disk.MakeDirs("d").ok());
     EXPECT_EQ(env.disk.Open("d", OpenOptions{}).code(), ErrorCode::kIsADirectory);
+    EXPECT_EQ(env.disk.MakeDirs("once").code(), ErrorCode::kNotADirectory);
+    EXPECT_EQ(env.disk.MakeDirs("once/sub").code(), ErrorCode::kNotADirectory);
+    EXPECT_EQ(env.disk.Rename("d", "d/inside").code(), ErrorCode::kInvalidArgument);
+    // Far beyond any file: reads find nothing; a write that far cannot grow the file.
+    uint8_t buf[4];
+    Result<size_t> far_read = (*f)->ReadAt(uint64_t{1} << 62, buf);
+    ASSERT_TRUE(far_read.ok()) << far_read.status().ToString();
+    EXPECT_EQ(*far_read, 0u);
+    EXPECT_EQ((*f)->WriteAt(uint64_t{1} << 62, Bytes("x")).code(), ErrorCode::kNoSpace);
   });
 }
 

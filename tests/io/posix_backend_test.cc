@@ -460,7 +460,7 @@ TEST(PosixDiskTest, DirectoryErrorsAreMapped) {
     EXPECT_EQ(disk.MakeDirs("file/sub").code(), ErrorCode::kNotADirectory);
     EXPECT_EQ(disk.List("file").code(), ErrorCode::kNotADirectory);
     EXPECT_EQ(disk.SyncDir("file").code(), ErrorCode::kNotADirectory);
-    EXPECT_EQ(disk.Rename("d/e", "d/e/inside").code(), ErrorCode::kIoError);  // EINVAL
+    EXPECT_EQ(disk.Rename("d/e", "d/e/inside").code(), ErrorCode::kInvalidArgument);  // EINVAL
   });
 }
 

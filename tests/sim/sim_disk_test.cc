@@ -453,6 +453,29 @@ TEST(SimDiskTest, ErrorProbabilityOneFailsEveryOp) {
   EXPECT_EQ(CountFaults(kernel, DiskFaultCode::kWriteError), 30u);
 }
 
+TEST(SimDiskTest, FileDestroyedDuringAnotherFibersWaitFailsThatCallCleanly) {
+  // Proves a File may be destroyed by one fiber while another waits out the latency of a call
+  // on it: the waiting call fails with kBadFile, writes nothing, and touches no freed memory.
+  Kernel kernel(21);
+  SimMachineDisk machine(kernel, "m1",
+                         DiskFaults{.write_latency_min = 5ms, .write_latency_max = 5ms});
+  RunFiber(kernel, [&] {
+    io::Runtime& runtime = kernel.runtime();
+    std::unique_ptr<io::Disk> disk = machine.Attach();
+    std::unique_ptr<io::File> file = MustOpen(*disk, "f");
+    io::Scheduler s(runtime, runtime.CurrentGroup());
+    ErrorCode seen = ErrorCode::kOk;
+    io::FiberHandle writer =
+        s.Spawn("writer", [&, f = file.get()] { seen = f->WriteAt(0, Bytes(10, 'x')).code(); });
+    s.Sleep(1ms);  // the writer is now inside its 5 ms latency
+    file.reset();
+    writer.Join();
+    EXPECT_EQ(seen, ErrorCode::kBadFile);
+    std::unique_ptr<io::File> again = MustOpen(*disk, "f");
+    EXPECT_EQ(*again->Size(), 0u);
+  });
+}
+
 TEST(SimDiskTest, LatencyMakesOpsTakeVirtualTime) {
   // Proves: each kind of operation parks its fiber for a latency drawn from its configured range.
   Kernel kernel(13);
@@ -615,7 +638,7 @@ TEST(SimDiskTest, DirectoryOpsReturnContractErrors) {
     EXPECT_EQ(disk->List("a/b/f").code(), ErrorCode::kNotADirectory);
     EXPECT_EQ(disk->List("nope").code(), ErrorCode::kNotFound);
 
-    EXPECT_EQ(disk->MakeDirs("a/b/f").code(), ErrorCode::kAlreadyExists);
+    EXPECT_EQ(disk->MakeDirs("a/b/f").code(), ErrorCode::kNotADirectory);
     EXPECT_EQ(disk->MakeDirs("a/b/f/x").code(), ErrorCode::kNotADirectory);
 
     EXPECT_EQ(disk->Remove("a").code(), ErrorCode::kDirectoryNotEmpty);

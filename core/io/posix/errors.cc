@@ -16,7 +16,10 @@ ErrorCode DiskCode(int err) {
       return ErrorCode::kAlreadyExists;
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:  // the file may not grow that far: as the simulator reports it
       return ErrorCode::kNoSpace;
+    case EINVAL:  // for example renaming a directory into itself
+      return ErrorCode::kInvalidArgument;
     case EISDIR:
       return ErrorCode::kIsADirectory;
     case ENOTDIR:

@@ -263,7 +263,7 @@ Result<std::unique_ptr<Listener>> PosixNetwork::Listen(const Address& address) {
 
 Result<std::unique_ptr<Connection>> PosixNetwork::Connect(const Address& address,
                                                           Duration timeout) {
-  Deadline deadline = reactor_.Now() + timeout;
+  Deadline deadline = SaturatingAdd(reactor_.Now(), timeout);
   APOGEE_ASSIGN_OR_RETURN(sockaddr_in to, ResolveAddress(address, pool_, deadline));
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return NetError(errno, "socket");
