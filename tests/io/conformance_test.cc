@@ -89,6 +89,35 @@ std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+// One connection to a server fiber: listens on a free port, runs `serve` on a fiber with the
+// first connection accepted, and connects to it. `client` is null if any step failed (the
+// failure is already recorded). The caller joins `server` before returning.
+struct OneConnection {
+  std::unique_ptr<Listener> listener;
+  FiberHandle server;
+  std::unique_ptr<Connection> client;
+};
+
+OneConnection ConnectToServer(Env& env, const std::string& host,
+                              std::function<void(Connection&)> serve) {
+  OneConnection one;
+  auto listener = env.network.Listen(Address{"", 0});
+  EXPECT_TRUE(listener.ok()) << listener.status().ToString();
+  if (!listener.ok()) return one;
+  one.listener = std::move(listener).value();
+  uint16_t port = one.listener->LocalAddress().port;
+  EXPECT_NE(port, 0);
+  one.server = env.scheduler.Spawn("server", [l = one.listener.get(), serve = std::move(serve)] {
+    auto conn = l->Accept();
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    serve(**conn);
+  });
+  auto client = env.network.Connect(Address{host, port}, 5s);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  if (client.ok()) one.client = std::move(client).value();
+  return one;
+}
+
 // --- Timers and fibers ---
 
 TEST_P(SeamTest, TimersFireInDeadlineOrder) {
@@ -189,35 +218,29 @@ TEST_P(SeamTest, TcpEchoWithPartialReads) {
   // Proves a stream carries every byte once and in order, and that reads may return less than
   // asked, so callers must loop (the simulator does it on purpose, TCP does it by nature).
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok()) << listener.status().ToString();
-    uint16_t port = (*listener)->LocalAddress().port;
-    ASSERT_NE(port, 0);
-    FiberHandle server = env.scheduler.Spawn("echo", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    OneConnection one = ConnectToServer(env, host_, [](Connection& conn) {
       std::vector<uint8_t> buf(16 * 1024);
       for (;;) {
-        Result<size_t> n = (*conn)->Read(buf);
+        Result<size_t> n = conn.Read(buf);
         ASSERT_TRUE(n.ok()) << n.status().ToString();
         if (*n == 0) break;
-        ASSERT_TRUE((*conn)->Write(std::span(buf).first(*n)).ok());
+        ASSERT_TRUE(conn.Write(std::span(buf).first(*n)).ok());
       }
-      (*conn)->Close();
+      conn.Close();
     });
-    auto conn = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_NE(one.client, nullptr);
+    Connection* conn = one.client.get();
     const std::vector<uint8_t> sent = Pattern(512 * 1024, 3);
     FiberHandle writer = env.scheduler.Spawn("writer", [&] {
       for (size_t at = 0; at < sent.size(); at += 8192) {
-        ASSERT_TRUE((*conn)->Write(std::span(sent).subspan(at, 8192)).ok());
+        ASSERT_TRUE(conn->Write(std::span(sent).subspan(at, 8192)).ok());
       }
     });
     std::vector<uint8_t> got;
     size_t short_reads = 0;
     std::vector<uint8_t> buf(64 * 1024);
     while (got.size() < sent.size()) {
-      Result<size_t> n = (*conn)->Read(buf);
+      Result<size_t> n = conn->Read(buf);
       ASSERT_TRUE(n.ok()) << n.status().ToString();
       ASSERT_GT(*n, 0u);
       if (*n < buf.size() && got.size() + *n < sent.size()) short_reads++;
@@ -226,85 +249,70 @@ TEST_P(SeamTest, TcpEchoWithPartialReads) {
     writer.Join();
     EXPECT_EQ(got, sent);
     EXPECT_GT(short_reads, 0u);
-    (*conn)->Close();
-    server.Join();
+    conn->Close();
+    one.server.Join();
   });
 }
 
 TEST_P(SeamTest, CloseDeliversDataThenEndOfStream) {
   // Proves an orderly close lets the peer read everything written, then end of stream (0).
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok());
-    uint16_t port = (*listener)->LocalAddress().port;
-    FiberHandle server = env.scheduler.Spawn("server", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok());
-      ASSERT_TRUE((*conn)->Write(Bytes("hello")).ok());
-      (*conn)->Close();
+    OneConnection one = ConnectToServer(env, host_, [](Connection& conn) {
+      ASSERT_TRUE(conn.Write(Bytes("hello")).ok());
+      conn.Close();
     });
-    auto conn = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(conn.ok());
+    ASSERT_NE(one.client, nullptr);
+    Connection* conn = one.client.get();
     uint8_t buf[5];
-    ASSERT_TRUE((*conn)->ReadFull(buf).ok());
+    ASSERT_TRUE(conn->ReadFull(buf).ok());
     EXPECT_EQ(std::string(buf, buf + 5), "hello");
-    Result<size_t> eof = (*conn)->Read(buf);
+    Result<size_t> eof = conn->Read(buf);
     ASSERT_TRUE(eof.ok()) << eof.status().ToString();
     EXPECT_EQ(*eof, 0u);
-    EXPECT_EQ((*conn)->ReadFull(buf).code(), ErrorCode::kClosed);
-    server.Join();
+    EXPECT_EQ(conn->ReadFull(buf).code(), ErrorCode::kClosed);
+    one.server.Join();
   });
 }
 
 TEST_P(SeamTest, ResetIsSeenAsConnectionReset) {
   // Proves an abortive close reaches the peer as kConnectionReset, not as end of stream.
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok());
-    uint16_t port = (*listener)->LocalAddress().port;
     Event accepted(env.scheduler.runtime());
-    FiberHandle server = env.scheduler.Spawn("server", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok());
-      (*conn)->Reset();
+    OneConnection one = ConnectToServer(env, host_, [&accepted](Connection& conn) {
+      conn.Reset();
       accepted.Set();
     });
-    auto conn = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(conn.ok());
+    ASSERT_NE(one.client, nullptr);
+    Connection* conn = one.client.get();
     ASSERT_TRUE(accepted.Wait().ok());
     uint8_t buf[16];
-    Result<size_t> n = (*conn)->Read(buf, env.scheduler.After(10s));
+    Result<size_t> n = conn->Read(buf, env.scheduler.After(10s));
     EXPECT_EQ(n.code(), ErrorCode::kConnectionReset) << n.status().ToString();
-    server.Join();
+    one.server.Join();
   });
 }
 
 TEST_P(SeamTest, CloseWakesBlockedReader) {
   // Proves closing a connection wakes this side's fiber blocked in Read with kClosed.
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok());
-    uint16_t port = (*listener)->LocalAddress().port;
     Event done(env.scheduler.runtime());
-    FiberHandle server = env.scheduler.Spawn("server", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok());
-      ASSERT_TRUE(done.Wait().ok());  // keeps its end open until the client is finished
-    });
-    auto conn = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(conn.ok());
+    // The server keeps its end open until the client is finished.
+    OneConnection one =
+        ConnectToServer(env, host_, [&done](Connection&) { ASSERT_TRUE(done.Wait().ok()); });
+    ASSERT_NE(one.client, nullptr);
+    Connection* conn = one.client.get();
     ErrorCode seen = ErrorCode::kOk;
     FiberHandle reader = env.scheduler.Spawn("reader", [&] {
       uint8_t buf[8];
-      seen = (*conn)->Read(buf).code();
+      seen = conn->Read(buf).code();
     });
     env.scheduler.Sleep(5ms);
     EXPECT_FALSE(reader.done());
-    (*conn)->Close();
+    conn->Close();
     reader.Join();
     EXPECT_EQ(seen, ErrorCode::kClosed);
     done.Set();
-    server.Join();
+    one.server.Join();
   });
 }
 
@@ -312,18 +320,11 @@ TEST_P(SeamTest, DestroyingAConnectionWakesItsBlockedReader) {
   // Proves one fiber may destroy a connection while another waits in Read on it: the reader
   // wakes with kClosed and touches no freed memory (ASan builds check the latter).
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok());
-    uint16_t port = (*listener)->LocalAddress().port;
     Event done(env.scheduler.runtime());
-    FiberHandle server = env.scheduler.Spawn("server", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok());
-      ASSERT_TRUE(done.Wait().ok());
-    });
-    auto connected = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(connected.ok());
-    std::unique_ptr<Connection> conn = std::move(connected).value();
+    OneConnection one =
+        ConnectToServer(env, host_, [&done](Connection&) { ASSERT_TRUE(done.Wait().ok()); });
+    ASSERT_NE(one.client, nullptr);
+    std::unique_ptr<Connection> conn = std::move(one.client);
     ErrorCode seen = ErrorCode::kOk;
     FiberHandle reader = env.scheduler.Spawn("reader", [&, c = conn.get()] {
       uint8_t buf[8];
@@ -335,7 +336,7 @@ TEST_P(SeamTest, DestroyingAConnectionWakesItsBlockedReader) {
     reader.Join();
     EXPECT_EQ(seen, ErrorCode::kClosed);
     done.Set();
-    server.Join();
+    one.server.Join();
   });
 }
 
@@ -360,25 +361,20 @@ TEST_P(SeamTest, DestroyingAListenerWakesItsBlockedAccept) {
 TEST_P(SeamTest, ReadDeadlineTimesOutAndConnectionSurvives) {
   // Proves a read deadline returns kTimeout and leaves the connection usable.
   Run([this](Env& env) {
-    auto listener = env.network.Listen(Address{"", 0});
-    ASSERT_TRUE(listener.ok());
-    uint16_t port = (*listener)->LocalAddress().port;
     Event go(env.scheduler.runtime());
-    FiberHandle server = env.scheduler.Spawn("server", [&] {
-      auto conn = (*listener)->Accept();
-      ASSERT_TRUE(conn.ok());
+    OneConnection one = ConnectToServer(env, host_, [&go](Connection& conn) {
       ASSERT_TRUE(go.Wait().ok());
-      ASSERT_TRUE((*conn)->Write(Bytes("late")).ok());
-      (*conn)->Close();
+      ASSERT_TRUE(conn.Write(Bytes("late")).ok());
+      conn.Close();
     });
-    auto conn = env.network.Connect(Address{host_, port}, 5s);
-    ASSERT_TRUE(conn.ok());
+    ASSERT_NE(one.client, nullptr);
+    Connection* conn = one.client.get();
     uint8_t buf[4];
-    EXPECT_EQ((*conn)->Read(buf, env.scheduler.After(10ms)).code(), ErrorCode::kTimeout);
+    EXPECT_EQ(conn->Read(buf, env.scheduler.After(10ms)).code(), ErrorCode::kTimeout);
     go.Set();
-    ASSERT_TRUE((*conn)->ReadFull(buf, env.scheduler.After(10s)).ok());
+    ASSERT_TRUE(conn->ReadFull(buf, env.scheduler.After(10s)).ok());
     EXPECT_EQ(std::string(buf, buf + 4), "late");
-    server.Join();
+    one.server.Join();
   });
 }
 
