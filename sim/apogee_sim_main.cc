@@ -202,17 +202,14 @@ int Run(int argc, char** argv) {
   RunConfig config;
   for (int i = 2; i < argc; i++) {
     std::string_view arg = argv[i];
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)flag;
-      return argv[++i];
-    };
+    // The argument after a flag, or nullptr when the command line ends first.
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (arg == "--scenario") {
-      const char* v = value("--scenario");
+      const char* v = value();
       if (v == nullptr) return Usage("--scenario needs a name");
       scenario_name = v;
     } else if (arg == "--seed") {
-      const char* v = value("--seed");
+      const char* v = value();
       if (v == nullptr || !ParseSeed(v, &seed)) return Usage("--seed needs a number");
       have_seed = true;
     } else if (arg == "--json") {
@@ -224,7 +221,7 @@ int Run(int argc, char** argv) {
     } else if (arg == "--inject-crash") {
       config.inject_crash = true;  // for demonstrating the crash outcome only
     } else if (arg == "--log-level") {
-      const char* v = value("--log-level");
+      const char* v = value();
       if (v == nullptr || !ParseLogLevel(v, &config.log_level)) return Usage("bad --log-level");
     } else {
       return Usage(fmt::format("unknown argument '{}'", arg).c_str());
