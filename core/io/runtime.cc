@@ -29,6 +29,11 @@ struct Fiber {
   // Its function has returned or unwound: a kill can no longer be thrown, only reported, since
   // what runs now (destructors of captured state) may not throw.
   bool epilogue = false;
+  // FiberKilled has been thrown on this fiber and is unwinding it: the destructors that run now
+  // must not get a second one. Kept per fiber: std::uncaught_exceptions() counts the whole
+  // thread, so an exception in flight on the loop's own stack (a test failing while its world is
+  // torn down) or on another fiber would wrongly stop a kill from being thrown.
+  bool unwinding = false;
   // It called Yield() and has not run since: it waits for every fiber that was ready before it.
   bool yielded = false;
   uint64_t ready_stamp = 0;  // when it last became ready; smaller is older
@@ -193,7 +198,8 @@ void Runtime::FiberMain(void* arg) {
 
 void Runtime::ThrowIfKilled() {
   APOGEE_ASSERT(current_ != nullptr);
-  if (current_->killed && !current_->epilogue && std::uncaught_exceptions() == 0) {
+  if (current_->killed && !current_->epilogue && !current_->unwinding) {
+    current_->unwinding = true;
     throw FiberKilled{};
   }
 }

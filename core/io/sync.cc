@@ -38,13 +38,9 @@ Status Mutex::Lock(Deadline deadline) {
   // Ownership is handed over by Unlock() to the oldest waiter together with its notification,
   // so a notified waiter holds the lock even if its deadline passed in the same instant. If the
   // waiter is killed after the hand-over, it passes the lock on as it unwinds.
-  struct Abandon {
-    Mutex* mu;
-    Fiber* self;
-    ~Abandon() {
-      if (std::uncaught_exceptions() > 0 && mu->owner_ == self) mu->Unlock();
-    }
-  } abandon{this, self};
+  detail::OnUnwind abandon([this, self] {
+    if (owner_ == self) Unlock();
+  });
   WakeReason r = waiters_.Wait(deadline);
   if (r == WakeReason::kNotified) {
     APOGEE_ASSERT(owner_ == self);

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -198,6 +200,34 @@ TEST_F(RuntimeTest, JoinOfAFinishedFiberReturnsAtOnce) {
   s_.Spawn("parent", [&] { reason = child.Join(s_.After(1ms)); });
   k_.RunFor(1ms);
   EXPECT_EQ(reason, WakeReason::kNotified);
+}
+
+TEST_F(RuntimeTest, KillUnwindsFibersWhileAnExceptionIsInFlightOnTheLoop) {
+  // Proves a kill still unwinds a fiber when the loop's own stack is unwinding an exception (a
+  // failing test tearing its world down): a loop that ignores wait results must still end.
+  int waits = 0;
+  s_.Spawn("looper", [&] {
+    while (true) {
+      WaitQueue q(rt_);
+      q.Wait(s_.After(1s));
+      if (++waits > 1000) break;  // only reached if waits stop throwing
+    }
+  });
+  k_.RunFor(10ms);
+  struct OnDestroy {
+    std::function<void()> fn;
+    ~OnDestroy() { fn(); }
+  };
+  try {
+    OnDestroy kill{[this] {
+      rt_.KillGroup(g_);
+      k_.RunFor(10ms);
+    }};
+    throw std::runtime_error("test failure");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(rt_.LiveFibers(g_), 0u);
+  EXPECT_EQ(waits, 0);
 }
 
 TEST_F(RuntimeTest, KillGroupUnwindsParkedFibersAndRunsDestructors) {
