@@ -27,7 +27,8 @@
 //   - TruncateTo and DeleteBefore are durable when they return OK. Both remove files one at a
 //     time with a SyncDir after each, so a crash never leaves a gap in the file names; a crash
 //     before they return may leave the queue as it was (the caller repeats them on recovery).
-//   - The directory's name (and each parent Load created) is durable once Load returns OK.
+//   - The directory's name and each parent's are durable once Load returns OK (Load syncs them all,
+//     created now or by an earlier incarnation that may have crashed before syncing them).
 //   - The last remaining file is never removed, even when it is left empty: its name records
 //     the queue offset where the queue goes on, so queue offsets never go backwards.
 //
@@ -104,7 +105,7 @@ class ConsumeQueue {
   ConsumeQueue(const ConsumeQueue&) = delete;
   ConsumeQueue& operator=(const ConsumeQueue&) = delete;
 
-  // Creates the directory if missing (SyncDir of the parent of each directory it created),
+  // Creates the directory if missing and syncs the parent of every directory on its path,
   // opens the existing files, and finds max_offset by scanning the last file: it cuts the file
   // at the first invalid entry (Truncate + Sync) so stale entries never come back. A last file
   // left empty is removed (SyncDir) and the one before it scanned in turn, except the only file,

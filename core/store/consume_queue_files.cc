@@ -55,15 +55,14 @@ int64_t ParseFileName(const std::string& name) {
 }  // namespace
 
 Status ConsumeQueue::MakeDirDurable() {
-  // Walks "a", "a/b", "a/b/c": each directory this call creates is named durably by a SyncDir
-  // of its parent. Existing ones are taken as durable.
+  // Walks "a", "a/b", "a/b/c" and syncs the parent of each, whether this call created it or
+  // not: an earlier incarnation (or an earlier Load that failed) may have created a directory
+  // whose name never became durable, and a crash would then take the whole queue with it.
+  APOGEE_RETURN_IF_ERROR(disk_.MakeDirs(dir_));
   size_t pos = 0;
   while (pos != std::string::npos) {
     pos = dir_.find('/', pos + 1);
     const std::string prefix = dir_.substr(0, pos);
-    APOGEE_ASSIGN_OR_RETURN(bool exists, disk_.Exists(prefix));
-    if (exists) continue;
-    APOGEE_RETURN_IF_ERROR(disk_.MakeDirs(prefix));
     APOGEE_RETURN_IF_ERROR(disk_.SyncDir(io::ParentDir(prefix)));
   }
   return Status::Ok();
