@@ -44,8 +44,7 @@ std::string CommitLog::SegmentPath(int64_t start) const {
 RecordPlacement CommitLog::Append(const MessageToStore& message, int64_t queue_offset,
                                   int64_t store_timestamp_ms, uint32_t* size_out) {
   APOGEE_ASSERT(!stopping_, "append after shutdown");
-  uint64_t size =
-      StoredRecordSize(message.body.size(), message.topic.size(), message.properties.size());
+  uint64_t size = RecordSizeOf(message);
   APOGEE_ASSERT(size <= config_.message_bytes_max, "record of {} bytes", size);
   int64_t segment_end = SegmentStartOf(write_offset_) + static_cast<int64_t>(config_.segment_bytes);
   if (write_offset_ + static_cast<int64_t>(size + kBlankRecordBytes) > segment_end) {
@@ -142,6 +141,27 @@ Result<std::vector<uint8_t>> CommitLog::ReadRecord(int64_t offset) {
     return Status(ErrorCode::kCorruption, fmt::format("record at {}: {}", offset, d.error));
   }
   return bytes;
+}
+
+Status CommitLog::Scan(int64_t from, int64_t to, const RecordVisitor& visit) {
+  int64_t offset = from;
+  while (offset < to) {
+    std::vector<uint8_t> head;
+    APOGEE_RETURN_IF_ERROR(Read(offset, kBlankRecordBytes, &head));
+    if (GetU32(head.data() + 4) == kBlankMagic) {
+      int64_t next = SegmentStartOf(offset) + static_cast<int64_t>(config_.segment_bytes);
+      if (offset + GetU32(head.data()) != next) {
+        return Status(ErrorCode::kCorruption, fmt::format("bad blank record at {}", offset));
+      }
+      offset = next;
+      continue;
+    }
+    APOGEE_ASSIGN_OR_RETURN(auto bytes, ReadRecord(offset));
+    DecodedRecord d = DecodeRecord(bytes, offset, config_.message_bytes_max, /*verify_crc=*/false);
+    visit(d.view);
+    offset += d.size;
+  }
+  return Status::Ok();
 }
 
 void CommitLog::VisitBuffered(int64_t from, int64_t to, const RecordVisitor& visit) const {

@@ -83,9 +83,16 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   CommitLog(const CommitLog&) = delete;
   CommitLog& operator=(const CommitLog&) = delete;
 
-  // Opens the segments and recovers the log from `scan_from` (clamped to the segments present),
-  // calling `visit` for every valid record found. Then syncs what it kept and starts the
-  // flusher. REQUIRES: called once, before anything else. May yield.
+  // Lists and opens the segments (Recover does it too). May yield.
+  Status OpenSegments();
+  // Where Recover(wanted) will start scanning: `wanted` when its segment is here (or it is the
+  // start of a segment not yet created, right after the last one), else the start of the last
+  // segment before it, or of the first. The caller drops derived state from there on, since
+  // every record from there is visited again. REQUIRES: OpenSegments() succeeded.
+  int64_t ScanStart(int64_t wanted) const;
+  // Opens the segments and recovers the log from ScanStart(scan_from), calling `visit` for
+  // every valid record found. Then syncs what it kept and starts the flusher.
+  // REQUIRES: called once, before anything else but OpenSegments/ScanStart. May yield.
   Result<LogRecoveryReport> Recover(int64_t scan_from, const RecordVisitor& visit);
 
   // Appends one record; `queue_offset` and `store_timestamp_ms` are stamped on it. Returns its
@@ -105,6 +112,11 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   Status Read(int64_t offset, uint32_t size, std::vector<uint8_t>* out);
   // Reads and validates the record at `offset` (size unknown: reads its header first).
   Result<std::vector<uint8_t>> ReadRecord(int64_t offset);
+
+  // Visits every record in [from, to) with full validation, reading from the buffer or the
+  // files (for tools and checkers). REQUIRES: `from` is a record boundary. Stops with
+  // kCorruption at an invalid record. May yield.
+  Status Scan(int64_t from, int64_t to, const RecordVisitor& visit);
 
   // Visits the records held in the buffer in [from, to), without CRC checks (this process
   // wrote them). REQUIRES: the buffer holds them (from >= flushed_offset() or not yet trimmed:
@@ -166,6 +178,7 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   int64_t write_offset_ = 0;      // end of the last appended record
   int64_t committed_offset_ = 0;  // written to the files (not necessarily synced)
   int64_t flushed_offset_ = 0;    // durable
+  bool segments_opened_ = false;
   bool dir_dirty_ = false;        // a segment was created since the last SyncDir
   bool disk_full_ = false;
   bool stopping_ = false;

@@ -40,15 +40,31 @@ Status CommitLog::WriteAndSync(int64_t target) {
   APOGEE_ASSERT(flushed_offset_ <= committed_offset_);
   // Collect first: the writes yield, and appends meanwhile may add chunks (never move them).
   std::vector<std::pair<int64_t, std::span<const uint8_t>>> ranges;
+  // A chunk may run across a segment end (when a blank record of exactly 8 bytes fills the
+  // segment, the next record follows in the same chunk): split the ranges there.
+  const auto seg_bytes = static_cast<int64_t>(config_.segment_bytes);
   buffer_.ForEachRange(committed_offset_, target,
                        [&](int64_t at, std::span<const uint8_t> bytes) {
-                         ranges.emplace_back(at, bytes);
+                         while (!bytes.empty()) {
+                           int64_t room = SegmentStartOf(at) + seg_bytes - at;
+                           size_t n = std::min(bytes.size(), static_cast<size_t>(room));
+                           ranges.emplace_back(at, bytes.first(n));
+                           at += static_cast<int64_t>(n);
+                           bytes = bytes.subspan(n);
+                         }
                        });
   for (auto [at, bytes] : ranges) {
     int64_t seg = SegmentStartOf(at);
     APOGEE_ASSERT(at + static_cast<int64_t>(bytes.size()) <=
                   seg + static_cast<int64_t>(config_.segment_bytes));
     APOGEE_ASSIGN_OR_RETURN(auto file, SegmentFile(seg, /*create=*/true));
+    if (dir_dirty_) {
+      // A new segment's name is made durable before any byte goes into it. Names then become
+      // durable in log order, so no crash can keep a later segment and lose an earlier one
+      // (which would move the log's start instead of cutting its end).
+      APOGEE_RETURN_IF_ERROR(env_.disk.SyncDir(dir_));
+      dir_dirty_ = false;
+    }
     Status s = file->WriteAt(static_cast<uint64_t>(at - seg), bytes);
     if (s.code() == ErrorCode::kNoSpace && !disk_full_) {
       LOG_WARN("commit log: disk full writing segment {}: puts are refused until space frees",
@@ -68,14 +84,7 @@ Status CommitLog::WriteAndSync(int64_t target) {
     std::shared_ptr<io::File> file = it->second.file;
     APOGEE_RETURN_IF_ERROR(file->Sync());
   }
-  if (dir_dirty_) {
-    dir_dirty_ = false;
-    Status s = env_.disk.SyncDir(dir_);
-    if (!s.ok()) {
-      dir_dirty_ = true;
-      return s;
-    }
-  }
+  APOGEE_ASSERT(!dir_dirty_, "a segment was created but its name not synced");
   return Status::Ok();
 }
 
@@ -86,7 +95,10 @@ void CommitLog::FlusherLoop() {
   while (true) {
     while (!stopping_ && !wake_pending_ && !(sync_mode && write_offset_ > flushed_offset_) &&
            !(!sync_mode && env_.clock.Now() >= next_tick)) {
-      flusher_wake_.Wait(sync_mode ? Deadline{} : Deadline{next_tick});
+      if (flusher_wake_.Wait(sync_mode ? Deadline{} : Deadline{next_tick}) ==
+          io::WakeReason::kKilled) {
+        return;  // the node is going down
+      }
     }
     wake_pending_ = false;
     if (!sync_mode && env_.clock.Now() >= next_tick) {

@@ -22,9 +22,8 @@ bool IsSegmentName(const std::string& name) {
 
 }  // namespace
 
-Result<LogRecoveryReport> CommitLog::Recover(int64_t scan_from, const RecordVisitor& visit) {
-  APOGEE_ASSERT(!flusher_.valid(), "Recover called twice");
-  APOGEE_ASSERT(scan_from >= 0);
+Status CommitLog::OpenSegments() {
+  if (segments_opened_) return Status::Ok();
   // The directory's own name must be durable before any segment in it can be.
   APOGEE_RETURN_IF_ERROR(env_.disk.MakeDirs(dir_));
   APOGEE_RETURN_IF_ERROR(env_.disk.SyncDir(io::ParentDir(dir_)));
@@ -47,15 +46,38 @@ Result<LogRecoveryReport> CommitLog::Recover(int64_t scan_from, const RecordVisi
     seg.file = std::move(file);
     segments_.emplace(start, std::move(seg));
   }
+  if (!segments_.empty()) min_offset_ = segments_.begin()->first;
+  segments_opened_ = true;
+  return Status::Ok();
+}
 
+int64_t CommitLog::ScanStart(int64_t wanted) const {
+  APOGEE_ASSERT(segments_opened_);
+  APOGEE_ASSERT(wanted >= 0);
+  if (segments_.empty()) return SegmentStartOf(wanted);
+  int64_t pos = std::max(wanted, segments_.begin()->first);
+  int64_t seg = SegmentStartOf(pos);
+  if (segments_.contains(seg)) return pos;
+  // At the start of a segment that was never created, right after one that ends with its blank
+  // record: the log ends here and there is nothing to scan.
+  if (pos == seg && segments_.contains(seg - static_cast<int64_t>(config_.segment_bytes))) {
+    return pos;
+  }
+  // The segment that should hold `wanted` is gone: scan the last one before it.
+  auto it = segments_.upper_bound(pos);
+  return it == segments_.begin() ? segments_.begin()->first : std::prev(it)->first;
+}
+
+Result<LogRecoveryReport> CommitLog::Recover(int64_t scan_from, const RecordVisitor& visit) {
+  APOGEE_ASSERT(!flusher_.valid(), "Recover called twice");
+  APOGEE_RETURN_IF_ERROR(OpenSegments());
+  scan_from = ScanStart(scan_from);
   LogRecoveryReport report;
   if (segments_.empty()) {
     // A fresh store (or one whose every segment is gone): the log starts where it was told.
-    int64_t start = SegmentStartOf(scan_from);
-    min_offset_ = write_offset_ = committed_offset_ = flushed_offset_ = start;
-    report.scan_from = report.end_offset = start;
+    min_offset_ = write_offset_ = committed_offset_ = flushed_offset_ = scan_from;
+    report.scan_from = report.end_offset = scan_from;
   } else {
-    min_offset_ = segments_.begin()->first;
     APOGEE_RETURN_IF_ERROR(ScanSegments(scan_from, visit, &report));
   }
   buffer_.Reset(write_offset_);
@@ -75,12 +97,7 @@ Result<LogRecoveryReport> CommitLog::Recover(int64_t scan_from, const RecordVisi
 
 Status CommitLog::ScanSegments(int64_t scan_from, const RecordVisitor& visit,
                                LogRecoveryReport* report) {
-  // Start at the checkpoint when its segment is still here, else at the nearest segment.
-  int64_t pos = std::max(scan_from, min_offset_);
-  if (!segments_.contains(SegmentStartOf(pos))) {
-    auto it = segments_.upper_bound(pos);
-    pos = it == segments_.begin() ? segments_.begin()->first : std::prev(it)->first;
-  }
+  int64_t pos = scan_from;  // from ScanStart()
   report->scan_from = pos;
   std::vector<uint8_t> window;
   std::string cut_reason;

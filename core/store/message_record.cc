@@ -10,22 +10,26 @@
 
 namespace apogee::store {
 
+uint64_t RecordSizeOf(const MessageToStore& m) {
+  return StoredRecordSize(m.body.size(), m.topic.size(),
+                          m.properties.size() + RecordCrcPropertyBytes(m.properties.size()));
+}
+
 Status ValidateMessage(const MessageToStore& message, uint32_t message_bytes_max) {
   if (message.topic.empty()) return Status(ErrorCode::kInvalidArgument, "empty topic");
   if (message.topic.size() > kTopicBytesMax) {
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("topic of {} bytes exceeds {}", message.topic.size(), kTopicBytesMax));
   }
-  if (message.properties.size() > kPropertiesBytesMax) {
+  if (message.properties.size() > kPropertiesBytesMax - kRecordCrcPropertyBytesMax) {
     return Status(ErrorCode::kResourceExhausted,
                   fmt::format("properties of {} bytes exceed {}", message.properties.size(),
-                              kPropertiesBytesMax));
+                              kPropertiesBytesMax - kRecordCrcPropertyBytesMax));
   }
   if ((message.sys_flag & (kSysFlagBornHostV6 | kSysFlagStoreHostV6)) != 0) {
     return Status(ErrorCode::kInvalidArgument, "IPv6 hosts are not supported");
   }
-  uint64_t size =
-      StoredRecordSize(message.body.size(), message.topic.size(), message.properties.size());
+  uint64_t size = RecordSizeOf(message);
   if (size > message_bytes_max) {
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("record of {} bytes exceeds the limit of {}", size,
@@ -35,12 +39,12 @@ Status ValidateMessage(const MessageToStore& message, uint32_t message_bytes_max
 }
 
 void EncodeRecord(const MessageToStore& m, const RecordPlacement& at, std::span<uint8_t> out) {
-  uint64_t size = StoredRecordSize(m.body.size(), m.topic.size(), m.properties.size());
+  uint64_t size = RecordSizeOf(m);
   APOGEE_ASSERT(out.size() == size, "record buffer of {} bytes for a {}-byte record", out.size(),
                 size);
   APOGEE_ASSERT(!m.topic.empty());
   APOGEE_ASSERT(m.topic.size() <= kTopicBytesMax);
-  APOGEE_ASSERT(m.properties.size() <= kPropertiesBytesMax);
+  APOGEE_ASSERT(m.properties.size() <= kPropertiesBytesMax - kRecordCrcPropertyBytesMax);
   uint8_t* p = out.data();
   PutU32(p + kOffTotalSize, static_cast<uint32_t>(size));
   PutU32(p + kOffMagic, kMessageMagic);
@@ -66,11 +70,24 @@ void EncodeRecord(const MessageToStore& m, const RecordPlacement& at, std::span<
   p[at_byte++] = static_cast<uint8_t>(m.topic.size());
   std::memcpy(p + at_byte, m.topic.data(), m.topic.size());
   at_byte += m.topic.size();
-  PutU16(p + at_byte, static_cast<uint16_t>(m.properties.size()));
+  size_t props_len = m.properties.size() + RecordCrcPropertyBytes(m.properties.size());
+  PutU16(p + at_byte, static_cast<uint16_t>(props_len));
   at_byte += 2;
-  if (!m.properties.empty()) std::memcpy(p + at_byte, m.properties.data(), m.properties.size());
-  at_byte += m.properties.size();
-  APOGEE_ASSERT(at_byte == size);
+  if (!m.properties.empty()) {
+    std::memcpy(p + at_byte, m.properties.data(), m.properties.size());
+    at_byte += m.properties.size();
+    p[at_byte++] = static_cast<uint8_t>(kPropertySeparator);
+  }
+  std::memcpy(p + at_byte, kRecordCrcProperty.data(), kRecordCrcProperty.size());
+  at_byte += kRecordCrcProperty.size();
+  p[at_byte++] = static_cast<uint8_t>(kNameValueSeparator);
+  APOGEE_ASSERT(at_byte + kRecordCrcDigits == size);
+  // The CRC covers every byte before its own digits.
+  uint32_t crc = Crc32(std::span<const uint8_t>(p, at_byte));
+  for (int i = static_cast<int>(kRecordCrcDigits) - 1; i >= 0; i--) {
+    p[at_byte + static_cast<size_t>(i)] = static_cast<uint8_t>('0' + crc % 10);
+    crc /= 10;
+  }
 }
 
 void EncodeBlankRecord(uint32_t remaining_bytes, std::span<uint8_t> out) {
@@ -164,11 +181,33 @@ DecodedRecord DecodeRecord(std::span<const uint8_t> data, int64_t physical_offse
     return Corrupt(fmt::format("lengths add up to {} bytes, TOTALSIZE says {}", at + props_len,
                                size));
   }
-  v.properties = std::string_view(reinterpret_cast<const char*>(p + at), props_len);
+  // The properties end with the CRC property: [\x02] __CRC32# \x01 dddddddddd.
+  std::string_view props(reinterpret_cast<const char*>(p + at), props_len);
+  constexpr size_t kSuffixBytes = 8 + 1 + kRecordCrcDigits;
+  if (props.size() < kSuffixBytes ||
+      props.substr(props.size() - kSuffixBytes, 8) != kRecordCrcProperty ||
+      props[props.size() - kRecordCrcDigits - 1] != kNameValueSeparator) {
+    return Corrupt("the record CRC property is missing");
+  }
+  size_t user = props.size() - kSuffixBytes;
+  if (user > 0 && props[user - 1] != kPropertySeparator) {
+    return Corrupt("the record CRC property is not a property of its own");
+  }
+  v.properties = props.substr(0, user == 0 ? 0 : user - 1);
   if (verify_crc) {
     uint32_t crc = MaskedCrc32(v.body);
     if (crc != v.body_crc) {
       return Corrupt(fmt::format("body CRC {:#010x}, record says {:#010x}", crc, v.body_crc));
+    }
+    uint64_t stored = 0;
+    for (size_t i = props.size() - kRecordCrcDigits; i < props.size(); i++) {
+      char c = props[i];
+      if (c < '0' || c > '9') return Corrupt("the record CRC is not a number");
+      stored = stored * 10 + static_cast<uint64_t>(c - '0');
+    }
+    uint32_t whole = Crc32(std::span<const uint8_t>(p, size - kRecordCrcDigits));
+    if (stored != whole) {
+      return Corrupt(fmt::format("record CRC {:#010x}, record says {:#x}", whole, stored));
     }
   }
   DecodedRecord r;

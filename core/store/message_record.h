@@ -25,11 +25,14 @@
 // All integers are big-endian. Apogee stores IPv4 hosts only: the IPv6 sysFlag bits are never
 // written, and a record that claims them is rejected as corrupt.
 //
-// What the checks catch: BODYCRC covers the body only (as in RocketMQ). Decoding also checks
-// the magic, that TOTALSIZE is within limits and equals the sum of the field lengths, and that
-// PHYSICALOFFSET names the position the record was read from; readers through a consume queue
-// also check QUEUEID and QUEUEOFFSET. A flipped bit elsewhere in the fixed header (FLAG,
-// SYSFLAG, timestamps, hosts, RECONSUMETIMES) is not detectable from the record alone.
+// Whole-record CRC: BODYCRC covers the body only (as in RocketMQ), so a torn sector or a
+// flipped bit in the header, topic or properties would go unseen. Apogee therefore ends every
+// record's properties with one more property, `__CRC32#` = ten decimal digits (zero-padded) of
+// CRC32 over every byte of the record before those digits (RocketMQ 5's PROPERTY_CRC32 has the
+// same shape). A 4.x client sees it as one more user property. Decoding with verify_crc checks
+// both CRCs, the magic, that TOTALSIZE is within limits and equals the sum of the field lengths,
+// and that PHYSICALOFFSET names the position the record was read from; readers through a consume
+// queue also check QUEUEID and QUEUEOFFSET.
 
 #include <cstdint>
 #include <optional>
@@ -51,6 +54,11 @@ inline constexpr uint32_t kBlankRecordBytes = 8;
 inline constexpr uint32_t kRecordFixedBytes = 91;
 inline constexpr uint32_t kTopicBytesMax = 127;           // uint8 length, Java Byte.MAX_VALUE
 inline constexpr uint32_t kPropertiesBytesMax = 32'767;  // int16 length, Java Short.MAX_VALUE
+inline constexpr std::string_view kRecordCrcProperty = "__CRC32#";
+inline constexpr uint32_t kRecordCrcDigits = 10;
+// The bytes the CRC property adds: "\x02" (when there are other properties) + name + "\x01" +
+// digits. Producers' properties may use kPropertiesBytesMax minus the largest of these.
+inline constexpr uint32_t kRecordCrcPropertyBytesMax = 1 + 8 + 1 + kRecordCrcDigits;
 
 // Field offsets within a record.
 inline constexpr size_t kOffTotalSize = 0;
@@ -113,13 +121,21 @@ struct RecordView {
   int64_t prepared_transaction_offset = 0;
   std::span<const uint8_t> body;
   std::string_view topic;
-  std::string_view properties;
+  std::string_view properties;  // the producer's properties, without the CRC property
 };
 
-// The size of a record with these field lengths. No limits are checked here.
+// The size of a record with these field lengths, `properties_bytes` including the CRC
+// property. No limits are checked here.
 inline uint64_t StoredRecordSize(size_t body_bytes, size_t topic_bytes, size_t properties_bytes) {
   return uint64_t{kRecordFixedBytes} + body_bytes + topic_bytes + properties_bytes;
 }
+// The size of the CRC property after `properties_bytes` of producer properties.
+inline uint32_t RecordCrcPropertyBytes(size_t properties_bytes) {
+  return properties_bytes == 0 ? kRecordCrcPropertyBytesMax - 1 : kRecordCrcPropertyBytesMax;
+}
+
+// The size of the record the store writes for `message` (its CRC property included).
+uint64_t RecordSizeOf(const MessageToStore& message);
 
 // Why a message cannot be stored, or OK. Mirrors RocketMQ's MESSAGE_ILLEGAL and
 // PROPERTIES_SIZE_EXCEEDED checks: empty or over-long topic, properties over kPropertiesBytesMax
@@ -135,7 +151,7 @@ struct RecordPlacement {
   int32_t store_port = 0;
 };
 
-// Writes the record into `out`, which must be exactly StoredRecordSize(...) bytes.
+// Writes the record, with its CRC property, into `out`, which must be RecordSizeOf() bytes.
 // REQUIRES: ValidateMessage(message, ...) is OK.
 void EncodeRecord(const MessageToStore& message, const RecordPlacement& placement,
                   std::span<uint8_t> out);

@@ -28,10 +28,13 @@ Generated Generate(bool largest) {
       127, rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::inRange<char>('A', 'z'))));
   if (g.topic.size() > kTopicBytesMax) g.topic.resize(kTopicBytesMax);
   g.properties = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
-  if (g.properties.size() > kPropertiesBytesMax) g.properties.resize(kPropertiesBytesMax);
+  if (g.properties.size() > kPropertiesBytesMax - kRecordCrcPropertyBytesMax) {
+    g.properties.resize(kPropertiesBytesMax - kRecordCrcPropertyBytesMax);
+  }
   if (largest) {
     // Exactly the limit: the largest record the store takes.
-    size_t body = kMaxBytes - kRecordFixedBytes - g.topic.size() - g.properties.size();
+    size_t body = kMaxBytes - kRecordFixedBytes - g.topic.size() - g.properties.size() -
+                  RecordCrcPropertyBytes(g.properties.size());
     g.body.assign(body, static_cast<uint8_t>(*rc::gen::arbitrary<uint8_t>()));
     g.body[*rc::gen::inRange<size_t>(0, body)] ^= 0x5A;
   } else {
@@ -60,7 +63,8 @@ Generated Generate(bool largest) {
 void CheckRoundTrip(const Generated& g) {
   const MessageToStore& m = g.message;
   RC_ASSERT(ValidateMessage(m, kMaxBytes).ok());
-  std::vector<uint8_t> rec(StoredRecordSize(m.body.size(), m.topic.size(), m.properties.size()));
+  std::vector<uint8_t> rec(RecordSizeOf(m));
+  RC_ASSERT(rec.size() <= kMaxBytes);
   EncodeRecord(m, g.placement, rec);
   DecodedRecord d = DecodeRecord(rec, g.placement.physical_offset, kMaxBytes, true);
   RC_ASSERT(d.kind == RecordKind::kMessage);

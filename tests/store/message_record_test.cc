@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -33,7 +35,7 @@ MessageToStore Sample() {
 }
 
 std::vector<uint8_t> Encode(const MessageToStore& m, int64_t physical_offset) {
-  std::vector<uint8_t> out(StoredRecordSize(m.body.size(), m.topic.size(), m.properties.size()));
+  std::vector<uint8_t> out(RecordSizeOf(m));
   RecordPlacement at;
   at.queue_offset = 42;
   at.physical_offset = physical_offset;
@@ -45,10 +47,11 @@ std::vector<uint8_t> Encode(const MessageToStore& m, int64_t physical_offset) {
 }
 
 TEST(MessageRecordTest, LayoutMatchesRocketMq) {
-  // Proves every field sits at RocketMQ's byte offset, big-endian, with the masked body CRC.
+  // Proves every field sits at RocketMQ's byte offset, big-endian, with the masked body CRC,
+  // and the properties end with the whole-record CRC property.
   MessageToStore m = Sample();
   auto rec = Encode(m, 4096);
-  ASSERT_EQ(rec.size(), 91u + 5 + 6 + m.properties.size());
+  ASSERT_EQ(rec.size(), 91u + 5 + 6 + m.properties.size() + 20);
   EXPECT_EQ(GetU32(&rec[0]), rec.size());
   EXPECT_EQ(GetU32(&rec[4]), 0xDAA320A7u);
   EXPECT_EQ(GetU32(&rec[8]), Crc32(Bytes("hello")) & 0x7FFFFFFFu);
@@ -69,7 +72,12 @@ TEST(MessageRecordTest, LayoutMatchesRocketMq) {
   EXPECT_EQ(std::string(rec.begin() + 88, rec.begin() + 93), "hello");
   EXPECT_EQ(rec[93], 6);
   EXPECT_EQ(std::string(rec.begin() + 94, rec.begin() + 100), "TopicA");
-  EXPECT_EQ(GetU16(&rec[100]), m.properties.size());
+  EXPECT_EQ(GetU16(&rec[100]), m.properties.size() + 20);
+  std::string props(rec.begin() + 102, rec.end());
+  EXPECT_EQ(props.substr(0, m.properties.size()), m.properties);
+  EXPECT_EQ(props.substr(m.properties.size(), 10), "\x02__CRC32#\x01");
+  uint32_t crc = Crc32(std::span<const uint8_t>(rec.data(), rec.size() - 10));
+  EXPECT_EQ(props.substr(props.size() - 10), fmt::format("{:010d}", crc));
 }
 
 TEST(MessageRecordTest, DecodeReturnsTheFields) {
@@ -88,25 +96,30 @@ TEST(MessageRecordTest, DecodeReturnsTheFields) {
   EXPECT_EQ(d.view.store_port, 10911);
 }
 
-TEST(MessageRecordTest, EveryFlippedBitInTheCheckedPartsIsCaught) {
-  // Proves a flip in the size, magic, physical offset, lengths, body or CRC makes the record
-  // corrupt or incomplete, never a valid message.
+TEST(MessageRecordTest, EveryFlippedBitIsCaught) {
+  // Proves the record CRC (with the checks of size, magic, offset and lengths) makes a flip of
+  // any single bit anywhere in the record corrupt or incomplete, never a valid message.
   MessageToStore m = Sample();
   auto rec = Encode(m, 512);
-  std::vector<size_t> checked_bytes;
-  for (size_t i = 0; i < 12; i++) checked_bytes.push_back(i);   // size, magic, CRC
-  for (size_t i = 28; i < 36; i++) checked_bytes.push_back(i);  // physical offset
-  for (size_t i = 84; i < 93; i++) checked_bytes.push_back(i);  // body length and body
-  checked_bytes.push_back(93);                                  // topic length
-  checked_bytes.push_back(100);                                 // properties length
-  checked_bytes.push_back(101);
-  for (size_t byte : checked_bytes) {
+  for (size_t byte = 0; byte < rec.size(); byte++) {
     for (int bit = 0; bit < 8; bit++) {
       auto damaged = rec;
       damaged[byte] ^= static_cast<uint8_t>(1 << bit);
       DecodedRecord d = DecodeRecord(damaged, 512, 4u << 20, true);
       EXPECT_NE(d.kind, RecordKind::kMessage) << "byte " << byte << " bit " << bit;
     }
+  }
+}
+
+TEST(MessageRecordTest, ZeroedSectorTailIsCaught) {
+  // Proves a torn write that zeroes the end of a record (properties included) is caught: the
+  // body CRC alone would pass it.
+  MessageToStore m = Sample();
+  auto rec = Encode(m, 0);
+  for (size_t cut = 93; cut < rec.size(); cut++) {
+    auto torn = rec;
+    std::fill(torn.begin() + static_cast<std::ptrdiff_t>(cut), torn.end(), 0);
+    EXPECT_NE(DecodeRecord(torn, 0, 4u << 20, true).kind, RecordKind::kMessage) << cut;
   }
 }
 
@@ -138,14 +151,17 @@ TEST(MessageRecordTest, ValidationRejectsWhatRocketMqRejects) {
   bad = m;
   bad.topic = "";
   EXPECT_EQ(ValidateMessage(bad, 4u << 20).code(), ErrorCode::kInvalidArgument);
-  std::string props(32'768, 'p');
+  std::string props(32'767 - 20 + 1, 'p');
   bad = m;
   bad.properties = props;
   EXPECT_EQ(ValidateMessage(bad, 4u << 20).code(), ErrorCode::kResourceExhausted);
+  props.pop_back();  // the largest that leaves room for the CRC property
+  bad.properties = props;
+  EXPECT_TRUE(ValidateMessage(bad, 4u << 20).ok());
   bad = m;
   bad.sys_flag = kSysFlagBornHostV6;
   EXPECT_EQ(ValidateMessage(bad, 4u << 20).code(), ErrorCode::kInvalidArgument);
-  uint64_t size = StoredRecordSize(m.body.size(), m.topic.size(), m.properties.size());
+  uint64_t size = RecordSizeOf(m);
   EXPECT_TRUE(ValidateMessage(m, static_cast<uint32_t>(size)).ok());
   EXPECT_EQ(ValidateMessage(m, static_cast<uint32_t>(size - 1)).code(),
             ErrorCode::kInvalidArgument);
