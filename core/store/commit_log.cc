@@ -71,7 +71,10 @@ RecordPlacement CommitLog::Append(const MessageToStore& message, int64_t queue_o
   return at;
 }
 
-Status CommitLog::WaitForRoom(uint64_t bytes, Deadline deadline) {
+Status CommitLog::WaitForRoom(uint64_t bytes, Duration timeout) {
+  if (stopping_) return Status(ErrorCode::kClosed, "commit log shut down");
+  if (unflushed_bytes() + bytes <= config_.write_buffer_bytes_max) return Status::Ok();
+  Deadline deadline = env_.scheduler.After(timeout);
   while (!stopping_ && unflushed_bytes() + bytes > config_.write_buffer_bytes_max) {
     Kick();
     if (room_waiters_.Wait(deadline) == io::WakeReason::kTimeout) {

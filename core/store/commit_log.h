@@ -101,8 +101,11 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
                          int64_t store_timestamp_ms, uint32_t* size_out);
 
   // Waits until `bytes` more can be buffered without passing write_buffer_bytes_max.
-  // kTimeout at the deadline. May yield.
-  Status WaitForRoom(uint64_t bytes, Deadline deadline);
+  // kTimeout after `timeout`. Returns at once, without reading the clock, when there is room.
+  // May yield.
+  Status WaitForRoom(uint64_t bytes, Duration timeout);
+  // The flusher was woken and has not run yet: a caller that never parks should yield.
+  bool flusher_wants_cpu() const { return flusher_ready_; }
   // Waits until everything below `end` is durable. kTimeout at the deadline; kClosed if the log
   // shut down first. May yield.
   Status WaitDurable(int64_t end, Deadline deadline);
@@ -184,6 +187,7 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   bool stopping_ = false;
   bool stopped_ = false;
   bool wake_pending_ = false;
+  bool flusher_ready_ = false;    // Kick() made the parked flusher ready; it has not run yet
   std::function<void(int64_t)> on_durable_;
   io::WaitQueue flusher_wake_;
   io::WaitQueue durable_waiters_;

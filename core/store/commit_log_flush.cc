@@ -16,7 +16,7 @@ constexpr int kShutdownAttemptsMax = 20;
 
 void CommitLog::Kick() {
   wake_pending_ = true;
-  flusher_wake_.NotifyOne();
+  if (flusher_wake_.NotifyOne() != nullptr) flusher_ready_ = true;
 }
 
 Result<std::shared_ptr<io::File>> CommitLog::SegmentFile(int64_t segment_start, bool create) {
@@ -95,10 +95,9 @@ void CommitLog::FlusherLoop() {
   while (true) {
     while (!stopping_ && !wake_pending_ && !(sync_mode && write_offset_ > flushed_offset_) &&
            !(!sync_mode && env_.clock.Now() >= next_tick)) {
-      if (flusher_wake_.Wait(sync_mode ? Deadline{} : Deadline{next_tick}) ==
-          io::WakeReason::kKilled) {
-        return;  // the node is going down
-      }
+      io::WakeReason why = flusher_wake_.Wait(sync_mode ? Deadline{} : Deadline{next_tick});
+      flusher_ready_ = false;
+      if (why == io::WakeReason::kKilled) return;  // the node is going down
     }
     wake_pending_ = false;
     if (!sync_mode && env_.clock.Now() >= next_tick) {

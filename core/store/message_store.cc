@@ -92,8 +92,7 @@ PutResult MessageStore::PutBatch(std::span<const MessageToStore> messages) {
                     "cannot open consume queue: " + queue.status().ToString());
     }
   }
-  Deadline deadline = env_.scheduler.After(config_.sync_flush_timeout);
-  Status room = log_->WaitForRoom(total, deadline);  // may yield
+  Status room = log_->WaitForRoom(total, config_.sync_flush_timeout);  // may yield
   if (!room.ok()) {
     return Refuse(room.code() == ErrorCode::kClosed ? PutStatus::kServiceNotAvailable
                                                     : PutStatus::kOsPageCacheBusy,
@@ -111,6 +110,11 @@ PutResult MessageStore::Append(std::span<const MessageToStore> messages, bool wa
   PutResult result;
   result.store_timestamp_ms = ToMillis(env_.clock.WallNow());
   QueueState* queue = FindQueue(messages[0].topic, messages[0].queue_id);
+  const bool visible_now = config_.flush_type == FlushType::kAsync;
+  // Under async flush a record is visible at once: dispatch it from what was just appended
+  // (nothing between here and there yields, so the log order is the dispatch order).
+  APOGEE_ASSERT(!visible_now || dispatched_ == log_->write_offset(),
+                "async dispatch lags: {} of {}", dispatched_, log_->write_offset());
   for (const MessageToStore& m : messages) {
     bool queued = StoresInQueue(m.sys_flag);
     APOGEE_ASSERT(!queued || queue != nullptr, "queue {}:{} not open", m.topic, m.queue_id);
@@ -123,13 +127,22 @@ PutResult MessageStore::Append(std::span<const MessageToStore> messages, bool wa
     }
     result.size += size;
     result.message_count++;
+    if (visible_now) {
+      RecordView view;
+      view.total_size = size;
+      view.queue_id = m.queue_id;
+      view.queue_offset = queue_offset;
+      view.physical_offset = at.physical_offset;
+      view.sys_flag = m.sys_flag;
+      view.store_timestamp_ms = at.store_timestamp_ms;
+      view.topic = m.topic;
+      view.properties = m.properties;
+      DispatchTo(queued ? queue : nullptr, view, /*recovering=*/false);
+    }
   }
-  result.offset_msg_id =
-      MakeOffsetMsgId(config_.store_ipv4, config_.store_port, result.physical_offset);
   int64_t end = log_->write_offset();
-  // Under async flush the records are visible at once; under sync flush the flusher's durable
-  // callback dispatches them.
-  if (config_.flush_type == FlushType::kAsync) DispatchUpTo(end);
+  // Under sync flush the flusher's durable callback dispatches the records instead.
+  if (visible_now) dispatched_ = end;
   if (wait) {
     Status s = log_->WaitDurable(end, env_.scheduler.After(config_.sync_flush_timeout));
     if (!s.ok()) {
@@ -139,6 +152,10 @@ PutResult MessageStore::Append(std::span<const MessageToStore> messages, bool wa
       result.error = s.message();
       return result;
     }
+  } else if (log_->flusher_wants_cpu()) {
+    // The flusher was asked to run; a put loop that never parks would starve it until the
+    // buffer is full. Let it start its write (which runs on I/O threads) now.
+    env_.scheduler.Yield();
   }
   stats_.puts_ok++;
   return result;
@@ -152,9 +169,17 @@ void MessageStore::DispatchUpTo(int64_t end) {
 }
 
 void MessageStore::Dispatch(const RecordView& record, bool recovering) {
+  QueueState* queue = nullptr;
   if (StoresInQueue(record.sys_flag)) {
-    QueueState* queue = FindQueue(record.topic, record.queue_id);
+    queue = FindQueue(record.topic, record.queue_id);
     APOGEE_ASSERT(queue != nullptr, "no queue for {}:{}", record.topic, record.queue_id);
+  }
+  DispatchTo(queue, record, recovering);
+}
+
+void MessageStore::DispatchTo(QueueState* queue, const RecordView& record, bool recovering) {
+  if (++dispatched_since_flush_ == config_.cq_flush_records_max) queue_flush_wake_.NotifyAll();
+  if (queue != nullptr) {
     CqEntry entry;
     entry.commit_log_offset = record.physical_offset;
     entry.size = static_cast<int32_t>(record.total_size);

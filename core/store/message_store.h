@@ -66,7 +66,6 @@ struct PutResult {
   uint32_t size = 0;             // bytes of all records
   uint32_t message_count = 0;
   int64_t store_timestamp_ms = 0;
-  std::string offset_msg_id;     // of the first record
   bool ok() const { return status == PutStatus::kOk; }
 };
 
@@ -135,6 +134,10 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
 
   // Stores one message. May yield.
   PutResult Put(const MessageToStore& message);
+  // The offsetMsgId of the record at `physical_offset` (the answer's msgId).
+  std::string OffsetMsgIdOf(int64_t physical_offset) const {
+    return MakeOffsetMsgId(config_.store_ipv4, config_.store_port, physical_offset);
+  }
   // Stores messages of one topic and queue as consecutive records with consecutive queue
   // offsets, all or none (SEND_BATCH_MESSAGE). May yield.
   PutResult PutBatch(std::span<const MessageToStore> messages);
@@ -198,6 +201,7 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
   PutResult Refuse(PutStatus status, std::string error);
   PutResult Append(std::span<const MessageToStore> messages, bool wait);
   void Dispatch(const RecordView& record, bool recovering);
+  void DispatchTo(QueueState* queue, const RecordView& record, bool recovering);
   void DispatchUpTo(int64_t end);
   Status FlushQueuesAndCheckpoint();
   void QueueFlushLoop();
@@ -217,6 +221,8 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
   bool disk_full_by_space_ = false;
   bool shutting_down_ = false;
   io::WaitQueue background_wake_;
+  io::WaitQueue queue_flush_wake_;
+  uint64_t dispatched_since_flush_ = 0;  // records dispatched since the queue flusher started
   std::vector<io::FiberHandle> background_;
   RecoveryReport recovery_;
   StoreStats stats_;

@@ -33,7 +33,8 @@ MessageStore::MessageStore(io::Env& env, const StoreConfig& config, std::string 
       root_(std::move(root)),
       queue_create_mu_(env.scheduler.runtime()),
       flush_mu_(env.scheduler.runtime()),
-      background_wake_(env.scheduler.runtime()) {
+      background_wake_(env.scheduler.runtime()),
+      queue_flush_wake_(env.scheduler.runtime()) {
   APOGEE_ASSERT(config_.disk_clean_ratio > 0 && config_.disk_clean_ratio <= 1);
   APOGEE_ASSERT(config_.disk_full_ratio > 0 && config_.disk_full_ratio <= 1);
   log_ = std::make_shared<CommitLog>(env_, config_, Path("commitlog"));
@@ -167,6 +168,7 @@ Status MessageStore::FlushQueuesAndCheckpoint() {
   // Both only grow; what is captured now is what the checkpoint may claim afterwards.
   int64_t log_flushed = log_->flushed_offset();
   int64_t dispatched = dispatched_;
+  dispatched_since_flush_ = 0;
   std::vector<ConsumeQueue*> cqs;
   for (auto& [topic, queues] : queues_) {
     for (auto& [id, state] : queues) cqs.push_back(state.cq.get());
@@ -192,8 +194,9 @@ Status MessageStore::FlushQueuesAndCheckpoint() {
 
 void MessageStore::QueueFlushLoop() {
   while (!shutting_down_) {
-    if (background_wake_.Wait(env_.scheduler.After(config_.cq_flush_interval)) ==
-        io::WakeReason::kKilled) {
+    if (dispatched_since_flush_ < config_.cq_flush_records_max &&
+        queue_flush_wake_.Wait(env_.scheduler.After(config_.cq_flush_interval)) ==
+            io::WakeReason::kKilled) {
       return;  // the node is going down
     }
     if (shutting_down_) break;
@@ -273,6 +276,7 @@ Status MessageStore::Shutdown() {
   if (shutting_down_) return Status(ErrorCode::kClosed, "store already shut down");
   shutting_down_ = true;
   background_wake_.NotifyAll();
+  queue_flush_wake_.NotifyAll();
   for (io::FiberHandle& fiber : background_) fiber.Join();
   background_.clear();
   Status log_status = log_->Shutdown();  // always: it stops the flusher

@@ -35,8 +35,11 @@ struct StoreConfig {
   Duration sync_flush_timeout = std::chrono::seconds(5);
   // ASYNC_FLUSH: the flusher's period [flushIntervalCommitLog]: 500 ms.
   Duration async_flush_interval = std::chrono::milliseconds(500);
-  // Consume queues and index are written and synced this often [flushIntervalConsumeQueue].
+  // Consume queues and index are written and synced this often [flushIntervalConsumeQueue],
+  // or as soon as this many records were dispatched since the last time: it bounds the memory
+  // their unflushed entries take (about 44 bytes a record).
   Duration cq_flush_interval = std::chrono::seconds(1);
+  uint32_t cq_flush_records_max = 200'000;
   // Bytes the store may hold that are not yet durable. A put that would pass it waits for the
   // flusher (up to sync_flush_timeout, then kOsPageCacheBusy). It bounds resident memory.
   uint64_t write_buffer_bytes_max = 64u << 20;
