@@ -20,13 +20,14 @@
 //     flushed_offset() and syncs again (after flush_retry_backoff), so a put whose sync failed
 //     still becomes durable if a later sync succeeds, or its waiter times out.
 //   - Bytes not yet durable stay in memory until they are: at most write_buffer_bytes_max
-//     (WaitForRoom holds puts back), plus one chunk.
+//     (WaitForRoom holds puts back), plus one chunk. Allocation can be up to about twice the
+//     bytes held when records just over half a chunk (512 KiB) leave each chunk half empty.
 //
 // Reading: Read() serves bytes from the buffer when it holds them, otherwise from the segment
 // file; readers validate every record (DecodeRecord with CRC) before handing it out.
 //
 // Recovery (Recover): lists the segments, scans from a record boundary the caller knows to be
-// good (the checkpoint), validates magic, size, offsets and body CRC, and cuts the log at the
+// good (the checkpoint), validates magic, size, offsets and the record CRC, and cuts the log at the
 // first invalid record: the segment is truncated and synced there, later segments are removed.
 // The cut is physical so that stale records past it can never reappear after a later crash.
 //

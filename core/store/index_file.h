@@ -8,7 +8,8 @@
 //
 //   offset 0            header, 40 bytes:
 //                         int64 beginTimestamp  store time (ms) of entry 1
-//                         int64 endTimestamp    store time (ms) of the last entry, to the second
+//                         int64 endTimestamp    store time (ms) of the last entry (exact when
+//                                               written; to the second after a rebuild)
 //                         int64 beginPhyOffset  commit log offset of entry 1
 //                         int64 endPhyOffset    commit log offset of the last entry
 //                         int32 hashSlotCount   slots that are not empty

@@ -30,7 +30,7 @@
 // record's properties with one more property, `__CRC32#` = ten decimal digits (zero-padded) of
 // CRC32 over every byte of the record before those digits (RocketMQ 5's PROPERTY_CRC32 has the
 // same shape). A 4.x client sees it as one more user property. Decoding with verify_crc checks
-// both CRCs, the magic, that TOTALSIZE is within limits and equals the sum of the field lengths,
+// the record CRC (which covers the body and BODYCRC too), the magic, that TOTALSIZE is within limits and equals the sum of the field lengths,
 // and that PHYSICALOFFSET names the position the record was read from; readers through a consume
 // queue also check QUEUEID and QUEUEOFFSET.
 
@@ -174,7 +174,7 @@ struct DecodedRecord {
 };
 
 // Decodes and validates the record at the start of `data`, which was read from commit log
-// offset `physical_offset`. `verify_crc` recomputes BODYCRC (recovery and every read do; the
+// offset `physical_offset`. `verify_crc` recomputes the record CRC (recovery and every read do; the
 // writer's own dispatch, which just encoded the bytes, may skip it).
 DecodedRecord DecodeRecord(std::span<const uint8_t> data, int64_t physical_offset,
                            uint32_t message_bytes_max, bool verify_crc);

@@ -52,7 +52,8 @@ enum class PutStatus : uint8_t {
   kFlushDiskTimeout = 1,       // the sync did not complete in sync_flush_timeout
   kMessageIllegal = 2,         // bad topic, too large, IPv6 flags
   kPropertiesSizeExceeded = 3,
-  kServiceNotAvailable = 4,    // the store is shutting down
+  kServiceNotAvailable = 4,    // the store is shutting down (a waiting sync put that gets it
+                               // after its append may still survive, as with a timeout)
   kDiskFull = 5,               // a write hit ENOSPC or disk use passed disk_full_ratio
   kOsPageCacheBusy = 6,        // the write buffer stayed full for sync_flush_timeout
 };

@@ -36,8 +36,9 @@ struct StoreConfig {
   // ASYNC_FLUSH: the flusher's period [flushIntervalCommitLog]: 500 ms.
   Duration async_flush_interval = std::chrono::milliseconds(500);
   // Consume queues and index are written and synced this often [flushIntervalConsumeQueue],
-  // or as soon as this many records were dispatched since the last time: it bounds the memory
-  // their unflushed entries take (about 44 bytes a record).
+  // or as soon as this many records were dispatched since the last time: while flushes succeed
+  // it bounds the memory their unflushed entries take (about 44 bytes a record). A failing disk
+  // keeps them buffered (to be rewritten), growing with the puts that disk still accepts.
   Duration cq_flush_interval = std::chrono::seconds(1);
   uint32_t cq_flush_records_max = 200'000;
   // Bytes the store may hold that are not yet durable. A put that would pass it waits for the
