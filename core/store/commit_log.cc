@@ -50,8 +50,9 @@ RecordPlacement CommitLog::Append(const MessageToStore& message, int64_t queue_o
   if (write_offset_ + static_cast<int64_t>(size + kBlankRecordBytes) > segment_end) {
     auto remaining = static_cast<uint32_t>(segment_end - write_offset_);
     APOGEE_ASSERT(remaining >= kBlankRecordBytes, "segment end left {} bytes", remaining);
-    EncodeBlankRecord(remaining, buffer_.Reserve(write_offset_, kBlankRecordBytes));
+    EncodeBlankRecord(remaining, buffer_.Reserve(write_offset_, kBlankRecordBytes, remaining));
     write_offset_ = segment_end;
+    segment_end += static_cast<int64_t>(config_.segment_bytes);
   }
   RecordPlacement at;
   at.queue_offset = queue_offset;
@@ -59,7 +60,9 @@ RecordPlacement CommitLog::Append(const MessageToStore& message, int64_t queue_o
   at.store_timestamp_ms = store_timestamp_ms;
   at.store_ipv4 = config_.store_ipv4;
   at.store_port = config_.store_port;
-  EncodeRecord(message, at, buffer_.Reserve(write_offset_, size));
+  EncodeRecord(message, at,
+               buffer_.Reserve(write_offset_, size,
+                               static_cast<size_t>(segment_end - write_offset_)));
   write_offset_ += static_cast<int64_t>(size);
   APOGEE_ASSERT(buffer_.end() == write_offset_);
   stats_.appends++;

@@ -20,8 +20,9 @@
 //     flushed_offset() and syncs again (after flush_retry_backoff), so a put whose sync failed
 //     still becomes durable if a later sync succeeds, or its waiter times out.
 //   - Bytes not yet durable stay in memory until they are: at most write_buffer_bytes_max
-//     (WaitForRoom holds puts back), plus one chunk. Allocation can be up to about twice the
-//     bytes held when records just over half a chunk (512 KiB) leave each chunk half empty.
+//     (WaitForRoom holds puts back), plus the unused tail of one chunk (a chunk never reaches
+//     past its segment). Allocation can still approach twice the bytes held when records just
+//     over half a chunk (512 KiB) leave each chunk half empty.
 //
 // Reading: Read() serves bytes from the buffer when it holds them, otherwise from the segment
 // file; readers validate every record (DecodeRecord with CRC) before handing it out.

@@ -79,9 +79,9 @@ PutResult MessageStore::PutBatch(std::span<const MessageToStore> messages) {
     total += RecordSizeOf(m);
   }
   // The whole batch goes into the buffer without yielding, so it must fit at once.
-  if (total > config_.write_buffer_bytes_max / 2) {
+  if (total > config_.write_buffer_bytes_max) {
     return Refuse(PutStatus::kMessageIllegal,
-                  fmt::format("batch of {} bytes exceeds half the write buffer", total));
+                  fmt::format("batch of {} bytes exceeds the write buffer", total));
   }
   if (shutting_down_) return Refuse(PutStatus::kServiceNotAvailable, "store is shutting down");
   if (disk_full()) return Refuse(PutStatus::kDiskFull, "disk full");

@@ -6,7 +6,7 @@
 
 namespace apogee::store {
 
-std::span<uint8_t> WriteBuffer::Reserve(int64_t at, size_t n) {
+std::span<uint8_t> WriteBuffer::Reserve(int64_t at, size_t n, size_t room) {
   APOGEE_ASSERT(at >= end_, "reserve at {} before the buffer's end {}", at, end_);
   APOGEE_ASSERT(n > 0);
   bool fits = !chunks_.empty() && chunks_.back().start + static_cast<int64_t>(
@@ -15,7 +15,7 @@ std::span<uint8_t> WriteBuffer::Reserve(int64_t at, size_t n) {
   if (!fits) {
     Chunk chunk;
     chunk.start = at;
-    chunk.data.reserve(std::max(kChunkBytes, n));
+    chunk.data.reserve(std::max(std::min(kChunkBytes, room), n));
     chunks_.push_back(std::move(chunk));
   }
   Chunk& c = chunks_.back();

@@ -28,8 +28,10 @@ class WriteBuffer {
   explicit WriteBuffer(int64_t base) : base_(base) {}
 
   // Reserves `n` contiguous bytes at offset `at` (>= end()) and returns them to be filled.
-  // Never yields.
-  std::span<uint8_t> Reserve(int64_t at, size_t n);
+  // A new chunk gets min(kChunkBytes, room) bytes of capacity, at least n: the caller passes as
+  // `room` what can still follow `at` contiguously (the rest of the segment), so a short
+  // segment never pins a whole chunk. Never yields.
+  std::span<uint8_t> Reserve(int64_t at, size_t n, size_t room = kChunkBytes);
 
   // The held bytes from `offset` up to the end of its chunk (at most `max_bytes`); empty if
   // `offset` is not held. A copy is not made: the span is valid until the next Reserve or Trim.

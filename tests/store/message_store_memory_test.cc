@@ -62,12 +62,9 @@ TEST_P(MessageStoreMemoryTest, MemoryStaysBoundedUnderManyPuts) {
   });
 }
 
-// BUG (core/store/write_buffer.cc, commit_log.h's memory contract): every segment starts a new
-// WriteBuffer chunk of kChunkBytes (1 MiB) capacity, and WaitForRoom counts bytes, not chunks.
-// With 4 KiB segments and a 64 KiB write buffer the unflushed window spans ~16 segments, so
-// memory_bytes() peaks near 18 MiB instead of write_buffer_bytes_max + one chunk (~1.06 MiB) as
-// commit_log.h promises. Enable when fixed.
-TEST_P(MessageStoreMemoryTest, DISABLED_MemoryBoundHoldsWithSmallSegments) {
+// Every segment used to start a 1 MiB chunk: with 4 KiB segments memory_bytes() peaked near
+// 18 MiB. Chunks are now capped at what is left of their segment.
+TEST_P(MessageStoreMemoryTest, MemoryBoundHoldsWithSmallSegments) {
   // Proves the documented bound (write buffer plus one chunk, plus queue and index buffers)
   // holds whatever the segment size.
   RunOnBackend([](io::Env& env) {
