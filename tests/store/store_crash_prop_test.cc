@@ -198,6 +198,8 @@ class CrashHarness {
   }
 
   const std::vector<std::string>& failures() const { return failures_; }
+  uint64_t trace_hash() { return rig_.world().kernel().trace().hash(); }
+  uint64_t trace_steps() { return rig_.world().kernel().steps(); }
 
  private:
   void Fail(std::string what) { failures_.push_back(std::move(what)); }
@@ -311,9 +313,13 @@ class CrashHarness {
   bool expect_clean_ = false;
 };
 
-void RunCase(FlushType type) {
-  uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
-  auto ops = *rc::gen::resize(40, rc::gen::container<std::vector<Op>>(GenOp()));
+struct CaseResult {
+  std::vector<std::string> failures;
+  uint64_t trace_hash = 0;
+  uint64_t steps = 0;
+};
+
+CaseResult RunOps(uint64_t seed, FlushType type, const std::vector<Op>& ops) {
   CrashHarness h(seed, type);
   h.Open();
   for (const Op& op : ops) h.Apply(op);
@@ -321,12 +327,33 @@ void RunCase(FlushType type) {
   last.kind = OpKind::kCrash;
   last.mode = sim::CrashMode::kTear;
   h.Apply(last);
-  for (const std::string& f : h.failures()) RC_LOG() << f << "\n";
-  RC_ASSERT(h.failures().empty());
+  return CaseResult{h.failures(), h.trace_hash(), h.trace_steps()};
+}
+
+void RunCase(FlushType type) {
+  uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  auto ops = *rc::gen::resize(40, rc::gen::container<std::vector<Op>>(GenOp()));
+  CaseResult r = RunOps(seed, type, ops);
+  for (const std::string& f : r.failures) RC_LOG() << f << "\n";
+  RC_ASSERT(r.failures.empty());
 }
 
 RC_GTEST_PROP(StoreCrashProp, SyncFlushSurvivesEveryCrash, ()) { RunCase(FlushType::kSync); }
 RC_GTEST_PROP(StoreCrashProp, AsyncFlushKeepsAValidPrefix, ()) { RunCase(FlushType::kAsync); }
+
+// The store in the simulator is deterministic: the same seed and operations give the same
+// trace (every scheduling choice, timer and random draw) and the same verdict.
+RC_GTEST_PROP(StoreCrashProp, SameSeedSameTrace, ()) {
+  uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  FlushType type = *rc::gen::element(FlushType::kSync, FlushType::kAsync);
+  auto ops = *rc::gen::resize(20, rc::gen::container<std::vector<Op>>(GenOp()));
+  CaseResult first = RunOps(seed, type, ops);
+  CaseResult second = RunOps(seed, type, ops);
+  RC_ASSERT(first.steps > 0u);
+  RC_ASSERT(first.trace_hash == second.trace_hash);
+  RC_ASSERT(first.steps == second.steps);
+  RC_ASSERT(first.failures == second.failures);
+}
 
 }  // namespace
 }  // namespace apogee::store
