@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/base/log.h"
 #include "core/store/commit_log.h"
 
@@ -45,9 +47,13 @@ Status CommitLog::WriteAndSync(int64_t target) {
   const auto seg_bytes = static_cast<int64_t>(config_.segment_bytes);
   buffer_.ForEachRange(committed_offset_, target,
                        [&](int64_t at, std::span<const uint8_t> bytes) {
+                         // Buggify: many small writes, so a crash can fall between them.
+                         const size_t piece_max =
+                             APOGEE_BUGGIFY(env_) ? size_t{512} : bytes.size();
                          while (!bytes.empty()) {
                            int64_t room = SegmentStartOf(at) + seg_bytes - at;
-                           size_t n = std::min(bytes.size(), static_cast<size_t>(room));
+                           size_t n = std::min({bytes.size(), static_cast<size_t>(room),
+                                                piece_max});
                            ranges.emplace_back(at, bytes.first(n));
                            at += static_cast<int64_t>(n);
                            bytes = bytes.subspan(n);
@@ -107,6 +113,8 @@ void CommitLog::FlusherLoop() {
       if (stopping_) break;
       continue;
     }
+    // Buggify: a slow flusher, so puts pile up behind one group commit and time out.
+    if (APOGEE_BUGGIFY(env_)) env_.scheduler.Sleep(std::chrono::milliseconds(50));
     int64_t target = write_offset_;
     Status s = WriteAndSync(target);
     if (s.ok()) {
