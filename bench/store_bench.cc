@@ -16,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -26,8 +27,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/base/log.h"
 #include "core/io/posix/posix_env.h"
@@ -87,7 +86,9 @@ BenchMessage MakeMessage(size_t body_bytes) {
   BenchMessage m;
   m.body.assign(body_bytes, 'x');
   // A producer's UNIQ_KEY (32 hex digits) and a tag, as real clients send.
-  m.props = "TAGS\x01TagA\x02UNIQ_KEY\x01" "0A0000017F1C18B4AAC2000000000000";
+  m.props =
+      "TAGS\x01TagA\x02UNIQ_KEY\x01"
+      "0A0000017F1C18B4AAC2000000000000";
   return m;
 }
 
@@ -152,9 +153,9 @@ void BM_CommitLogGroupCommit(benchmark::State& state) {
     start.Close();
     for (auto& f : fibers) f.Join();
     state.SetItemsProcessed(state.iterations() * writers);
-    state.counters["syncs_per_round"] = benchmark::Counter(
-        static_cast<double>(store->commit_log().stats().syncs) /
-        static_cast<double>(std::max<int64_t>(1, state.iterations())));
+    state.counters["syncs_per_round"] =
+        benchmark::Counter(static_cast<double>(store->commit_log().stats().syncs) /
+                           static_cast<double>(std::max<int64_t>(1, state.iterations())));
     store->Shutdown().IgnoreError();
   });
 }

@@ -60,9 +60,9 @@ RecordPlacement CommitLog::Append(const MessageToStore& message, int64_t queue_o
   at.store_timestamp_ms = store_timestamp_ms;
   at.store_ipv4 = config_.store_ipv4;
   at.store_port = config_.store_port;
-  EncodeRecord(message, at,
-               buffer_.Reserve(write_offset_, size,
-                               static_cast<size_t>(segment_end - write_offset_)));
+  EncodeRecord(
+      message, at,
+      buffer_.Reserve(write_offset_, size, static_cast<size_t>(segment_end - write_offset_)));
   write_offset_ += static_cast<int64_t>(size);
   APOGEE_ASSERT(buffer_.end() == write_offset_);
   stats_.appends++;
@@ -90,16 +90,13 @@ Status CommitLog::WaitForRoom(uint64_t bytes, Duration timeout) {
 }
 
 Status CommitLog::WaitDurable(int64_t end, Deadline deadline) {
-  APOGEE_ASSERT(end <= write_offset_, "waiting for {} beyond the log's end {}", end,
-                write_offset_);
+  APOGEE_ASSERT(end <= write_offset_, "waiting for {} beyond the log's end {}", end, write_offset_);
   while (flushed_offset_ < end) {
     if (stopped_) return Status(ErrorCode::kClosed, "commit log shut down before the sync");
     Kick();
-    if (durable_waiters_.Wait(deadline) == io::WakeReason::kTimeout &&
-        flushed_offset_ < end) {
-      return Status(ErrorCode::kTimeout,
-                    fmt::format("offset {} not durable yet (durable up to {})", end,
-                                flushed_offset_));
+    if (durable_waiters_.Wait(deadline) == io::WakeReason::kTimeout && flushed_offset_ < end) {
+      return Status(ErrorCode::kTimeout, fmt::format("offset {} not durable yet (durable up to {})",
+                                                     end, flushed_offset_));
     }
   }
   return Status::Ok();

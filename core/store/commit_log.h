@@ -57,19 +57,19 @@ namespace apogee::store {
 
 struct LogRecoveryReport {
   int64_t scan_from = 0;
-  int64_t end_offset = 0;       // where the valid log ends now
+  int64_t end_offset = 0;  // where the valid log ends now
   uint64_t records_scanned = 0;
   uint64_t bytes_scanned = 0;
-  uint64_t bytes_cut = 0;       // bytes after end_offset that were removed
+  uint64_t bytes_cut = 0;  // bytes after end_offset that were removed
   uint32_t segments_removed = 0;
-  std::string cut_reason;       // empty when nothing was cut
+  std::string cut_reason;  // empty when nothing was cut
 };
 
 struct CommitLogStats {
   uint64_t appends = 0;
-  uint64_t syncs = 0;           // successful group syncs
-  uint64_t failed_syncs = 0;    // failed writes or syncs (each followed by a rewrite)
-  uint64_t bytes_written = 0;   // bytes written to segment files (rewrites included)
+  uint64_t syncs = 0;          // successful group syncs
+  uint64_t failed_syncs = 0;   // failed writes or syncs (each followed by a rewrite)
+  uint64_t bytes_written = 0;  // bytes written to segment files (rewrites included)
   uint64_t segments_created = 0;
   uint64_t segments_deleted = 0;
 };
@@ -152,7 +152,9 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   int64_t flushed_offset() const { return flushed_offset_; }
   // True after a write failed with kNoSpace, until a write succeeds again.
   bool disk_full() const { return disk_full_; }
-  uint64_t unflushed_bytes() const { return static_cast<uint64_t>(write_offset_ - flushed_offset_); }
+  uint64_t unflushed_bytes() const {
+    return static_cast<uint64_t>(write_offset_ - flushed_offset_);
+  }
   uint64_t memory_bytes() const { return buffer_.capacity_bytes(); }
   const CommitLogStats& stats() const { return stats_; }
   const StoreConfig& config() const { return config_; }
@@ -184,12 +186,12 @@ class CommitLog : public std::enable_shared_from_this<CommitLog> {
   int64_t committed_offset_ = 0;  // written to the files (not necessarily synced)
   int64_t flushed_offset_ = 0;    // durable
   bool segments_opened_ = false;
-  bool dir_dirty_ = false;        // a segment was created since the last SyncDir
+  bool dir_dirty_ = false;  // a segment was created since the last SyncDir
   bool disk_full_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
   bool wake_pending_ = false;
-  bool flusher_ready_ = false;    // Kick() made the parked flusher ready; it has not run yet
+  bool flusher_ready_ = false;  // Kick() made the parked flusher ready; it has not run yet
   std::function<void(int64_t)> on_durable_;
   io::WaitQueue flusher_wake_;
   io::WaitQueue durable_waiters_;

@@ -45,20 +45,17 @@ Status CommitLog::WriteAndSync(int64_t target) {
   // A chunk may run across a segment end (when a blank record of exactly 8 bytes fills the
   // segment, the next record follows in the same chunk): split the ranges there.
   const auto seg_bytes = static_cast<int64_t>(config_.segment_bytes);
-  buffer_.ForEachRange(committed_offset_, target,
-                       [&](int64_t at, std::span<const uint8_t> bytes) {
-                         // Buggify: many small writes, so a crash can fall between them.
-                         const size_t piece_max =
-                             APOGEE_BUGGIFY(env_) ? size_t{512} : bytes.size();
-                         while (!bytes.empty()) {
-                           int64_t room = SegmentStartOf(at) + seg_bytes - at;
-                           size_t n = std::min({bytes.size(), static_cast<size_t>(room),
-                                                piece_max});
-                           ranges.emplace_back(at, bytes.first(n));
-                           at += static_cast<int64_t>(n);
-                           bytes = bytes.subspan(n);
-                         }
-                       });
+  buffer_.ForEachRange(committed_offset_, target, [&](int64_t at, std::span<const uint8_t> bytes) {
+    // Buggify: many small writes, so a crash can fall between them.
+    const size_t piece_max = APOGEE_BUGGIFY(env_) ? size_t{512} : bytes.size();
+    while (!bytes.empty()) {
+      int64_t room = SegmentStartOf(at) + seg_bytes - at;
+      size_t n = std::min({bytes.size(), static_cast<size_t>(room), piece_max});
+      ranges.emplace_back(at, bytes.first(n));
+      at += static_cast<int64_t>(n);
+      bytes = bytes.subspan(n);
+    }
+  });
   for (auto [at, bytes] : ranges) {
     int64_t seg = SegmentStartOf(at);
     APOGEE_ASSERT(at + static_cast<int64_t>(bytes.size()) <=
@@ -73,8 +70,7 @@ Status CommitLog::WriteAndSync(int64_t target) {
     }
     Status s = file->WriteAt(static_cast<uint64_t>(at - seg), bytes);
     if (s.code() == ErrorCode::kNoSpace && !disk_full_) {
-      LOG_WARN("commit log: disk full writing segment {}: puts are refused until space frees",
-               seg);
+      LOG_WARN("commit log: disk full writing segment {}: puts are refused until space frees", seg);
       disk_full_ = true;
     }
     APOGEE_RETURN_IF_ERROR(s);
@@ -154,9 +150,8 @@ Status CommitLog::Shutdown() {
   Kick();
   flusher_.Join();
   if (flushed_offset_ != write_offset_) {
-    return Status(ErrorCode::kIoError,
-                  fmt::format("commit log shut down with {} bytes not durable",
-                              write_offset_ - flushed_offset_));
+    return Status(ErrorCode::kIoError, fmt::format("commit log shut down with {} bytes not durable",
+                                                   write_offset_ - flushed_offset_));
   }
   return Status::Ok();
 }

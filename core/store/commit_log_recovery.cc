@@ -90,8 +90,8 @@ Result<LogRecoveryReport> CommitLog::Recover(int64_t scan_from, const RecordVisi
        ++it) {
     APOGEE_RETURN_IF_ERROR(it->second.file->Sync());
   }
-  flusher_ = env_.scheduler.Spawn("commitlog-flush",
-                                  [self = shared_from_this()] { self->FlusherLoop(); });
+  flusher_ =
+      env_.scheduler.Spawn("commitlog-flush", [self = shared_from_this()] { self->FlusherLoop(); });
   return report;
 }
 

@@ -18,8 +18,8 @@ uint64_t RecordSizeOf(const MessageToStore& m) {
 Status ValidateMessage(const MessageToStore& message, uint32_t message_bytes_max) {
   if (message.topic.empty()) return Status(ErrorCode::kInvalidArgument, "empty topic");
   if (message.topic.size() > kTopicBytesMax) {
-    return Status(ErrorCode::kInvalidArgument,
-                  fmt::format("topic of {} bytes exceeds {}", message.topic.size(), kTopicBytesMax));
+    return Status(ErrorCode::kInvalidArgument, fmt::format("topic of {} bytes exceeds {}",
+                                                           message.topic.size(), kTopicBytesMax));
   }
   if (message.properties.size() > kPropertiesBytesMax - kRecordCrcPropertyBytesMax) {
     return Status(ErrorCode::kResourceExhausted,
@@ -31,9 +31,9 @@ Status ValidateMessage(const MessageToStore& message, uint32_t message_bytes_max
   }
   uint64_t size = RecordSizeOf(message);
   if (size > message_bytes_max) {
-    return Status(ErrorCode::kInvalidArgument,
-                  fmt::format("record of {} bytes exceeds the limit of {}", size,
-                              message_bytes_max));
+    return Status(
+        ErrorCode::kInvalidArgument,
+        fmt::format("record of {} bytes exceeds the limit of {}", size, message_bytes_max));
   }
   return Status::Ok();
 }
@@ -130,8 +130,8 @@ DecodedRecord DecodeRecord(std::span<const uint8_t> data, int64_t physical_offse
   }
   if (magic != kMessageMagic) return Corrupt(fmt::format("bad magic {:#010x}", magic));
   if (size < kRecordFixedBytes || size > message_bytes_max) {
-    return Corrupt(fmt::format("total size {} outside [{}, {}]", size, kRecordFixedBytes,
-                               message_bytes_max));
+    return Corrupt(
+        fmt::format("total size {} outside [{}, {}]", size, kRecordFixedBytes, message_bytes_max));
   }
   if (data.size() < size) return Incomplete(size);
 
@@ -152,8 +152,8 @@ DecodedRecord DecodeRecord(std::span<const uint8_t> data, int64_t physical_offse
   v.reconsume_times = static_cast<int32_t>(GetU32(p + kOffReconsumeTimes));
   v.prepared_transaction_offset = static_cast<int64_t>(GetU64(p + kOffPreparedOffset));
   if (v.physical_offset != physical_offset) {
-    return Corrupt(fmt::format("record at {} claims offset {}", physical_offset,
-                               v.physical_offset));
+    return Corrupt(
+        fmt::format("record at {} claims offset {}", physical_offset, v.physical_offset));
   }
   if ((v.sys_flag & (kSysFlagBornHostV6 | kSysFlagStoreHostV6)) != 0) {
     return Corrupt(fmt::format("sysFlag {:#x} claims IPv6 hosts", v.sys_flag));
@@ -178,8 +178,8 @@ DecodedRecord DecodeRecord(std::span<const uint8_t> data, int64_t physical_offse
   uint64_t props_len = GetU16(p + at);
   at += 2;
   if (at + props_len != size) {
-    return Corrupt(fmt::format("lengths add up to {} bytes, TOTALSIZE says {}", at + props_len,
-                               size));
+    return Corrupt(
+        fmt::format("lengths add up to {} bytes, TOTALSIZE says {}", at + props_len, size));
   }
   // The properties end with the CRC property: [\x02] __CRC32# \x01 dddddddddd.
   std::string_view props(reinterpret_cast<const char*>(p + at), props_len);

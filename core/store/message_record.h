@@ -30,9 +30,9 @@
 // record's properties with one more property, `__CRC32#` = ten decimal digits (zero-padded) of
 // CRC32 over every byte of the record before those digits (RocketMQ 5's PROPERTY_CRC32 has the
 // same shape). A 4.x client sees it as one more user property. Decoding with verify_crc checks
-// the record CRC (which covers the body and BODYCRC too), the magic, that TOTALSIZE is within limits and equals the sum of the field lengths,
-// and that PHYSICALOFFSET names the position the record was read from; readers through a consume
-// queue also check QUEUEID and QUEUEOFFSET.
+// the record CRC (which covers the body and BODYCRC too), the magic, that TOTALSIZE is within
+// limits and equals the sum of the field lengths, and that PHYSICALOFFSET names the position the
+// record was read from; readers through a consume queue also check QUEUEID and QUEUEOFFSET.
 
 #include <cstdint>
 #include <optional>
@@ -52,7 +52,7 @@ inline constexpr uint32_t kBlankMagic = 0xCBD43194;
 inline constexpr uint32_t kBlankRecordBytes = 8;
 // Everything but the body, topic and properties bytes: 84 fixed + 4 + 1 + 2 length fields.
 inline constexpr uint32_t kRecordFixedBytes = 91;
-inline constexpr uint32_t kTopicBytesMax = 127;           // uint8 length, Java Byte.MAX_VALUE
+inline constexpr uint32_t kTopicBytesMax = 127;          // uint8 length, Java Byte.MAX_VALUE
 inline constexpr uint32_t kPropertiesBytesMax = 32'767;  // int16 length, Java Short.MAX_VALUE
 inline constexpr std::string_view kRecordCrcProperty = "__CRC32#";
 inline constexpr uint32_t kRecordCrcDigits = 10;

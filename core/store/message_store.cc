@@ -25,28 +25,44 @@ bool StoresInQueue(int32_t sys_flag) {
 
 const char* PutStatusName(PutStatus status) {
   switch (status) {
-    case PutStatus::kOk: return "PUT_OK";
-    case PutStatus::kFlushDiskTimeout: return "FLUSH_DISK_TIMEOUT";
-    case PutStatus::kMessageIllegal: return "MESSAGE_ILLEGAL";
-    case PutStatus::kPropertiesSizeExceeded: return "PROPERTIES_SIZE_EXCEEDED";
-    case PutStatus::kServiceNotAvailable: return "SERVICE_NOT_AVAILABLE";
-    case PutStatus::kDiskFull: return "DISK_FULL";
-    case PutStatus::kOsPageCacheBusy: return "OS_PAGECACHE_BUSY";
+    case PutStatus::kOk:
+      return "PUT_OK";
+    case PutStatus::kFlushDiskTimeout:
+      return "FLUSH_DISK_TIMEOUT";
+    case PutStatus::kMessageIllegal:
+      return "MESSAGE_ILLEGAL";
+    case PutStatus::kPropertiesSizeExceeded:
+      return "PROPERTIES_SIZE_EXCEEDED";
+    case PutStatus::kServiceNotAvailable:
+      return "SERVICE_NOT_AVAILABLE";
+    case PutStatus::kDiskFull:
+      return "DISK_FULL";
+    case PutStatus::kOsPageCacheBusy:
+      return "OS_PAGECACHE_BUSY";
   }
   return "UNKNOWN";
 }
 
 const char* GetStatusName(GetStatus status) {
   switch (status) {
-    case GetStatus::kFound: return "FOUND";
-    case GetStatus::kNoMatchedMessage: return "NO_MATCHED_MESSAGE";
-    case GetStatus::kMessageWasRemoving: return "MESSAGE_WAS_REMOVING";
-    case GetStatus::kOffsetFoundNull: return "OFFSET_FOUND_NULL";
-    case GetStatus::kOffsetOverflowBadly: return "OFFSET_OVERFLOW_BADLY";
-    case GetStatus::kOffsetOverflowOne: return "OFFSET_OVERFLOW_ONE";
-    case GetStatus::kOffsetTooSmall: return "OFFSET_TOO_SMALL";
-    case GetStatus::kNoMatchedLogicQueue: return "NO_MATCHED_LOGIC_QUEUE";
-    case GetStatus::kNoMessageInQueue: return "NO_MESSAGE_IN_QUEUE";
+    case GetStatus::kFound:
+      return "FOUND";
+    case GetStatus::kNoMatchedMessage:
+      return "NO_MATCHED_MESSAGE";
+    case GetStatus::kMessageWasRemoving:
+      return "MESSAGE_WAS_REMOVING";
+    case GetStatus::kOffsetFoundNull:
+      return "OFFSET_FOUND_NULL";
+    case GetStatus::kOffsetOverflowBadly:
+      return "OFFSET_OVERFLOW_BADLY";
+    case GetStatus::kOffsetOverflowOne:
+      return "OFFSET_OVERFLOW_ONE";
+    case GetStatus::kOffsetTooSmall:
+      return "OFFSET_TOO_SMALL";
+    case GetStatus::kNoMatchedLogicQueue:
+      return "NO_MATCHED_LOGIC_QUEUE";
+    case GetStatus::kNoMessageInQueue:
+      return "NO_MESSAGE_IN_QUEUE";
   }
   return "UNKNOWN";
 }
@@ -389,16 +405,18 @@ int64_t MessageStore::MaxOffset(std::string_view topic, int32_t queue_id) const 
 Result<int64_t> MessageStore::OffsetByTime(std::string_view topic, int32_t queue_id,
                                            int64_t timestamp_ms) {
   QueueState* q = FindQueue(topic, queue_id);
-  if (q == nullptr) return Status(ErrorCode::kNotFound, fmt::format("no queue {}:{}", topic, queue_id));
-  return q->cq->SearchByTimestamp(timestamp_ms, [this](int64_t offset, int32_t size) -> Result<int64_t> {
-    std::vector<uint8_t> bytes;
-    APOGEE_RETURN_IF_ERROR(log_->Read(offset, static_cast<uint32_t>(size), &bytes));
-    DecodedRecord d = DecodeRecord(bytes, offset, config_.message_bytes_max, false);
-    if (d.kind != RecordKind::kMessage) {
-      return Status(ErrorCode::kCorruption, fmt::format("record at {}: {}", offset, d.error));
-    }
-    return d.view.store_timestamp_ms;
-  });
+  if (q == nullptr)
+    return Status(ErrorCode::kNotFound, fmt::format("no queue {}:{}", topic, queue_id));
+  return q->cq->SearchByTimestamp(
+      timestamp_ms, [this](int64_t offset, int32_t size) -> Result<int64_t> {
+        std::vector<uint8_t> bytes;
+        APOGEE_RETURN_IF_ERROR(log_->Read(offset, static_cast<uint32_t>(size), &bytes));
+        DecodedRecord d = DecodeRecord(bytes, offset, config_.message_bytes_max, false);
+        if (d.kind != RecordKind::kMessage) {
+          return Status(ErrorCode::kCorruption, fmt::format("record at {}: {}", offset, d.error));
+        }
+        return d.view.store_timestamp_ms;
+      });
 }
 
 std::vector<MessageStore::QueueId> MessageStore::Queues() const {

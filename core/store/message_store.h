@@ -49,13 +49,13 @@ namespace apogee::store {
 // RocketMQ's PutMessageStatus, as far as a single store can produce it.
 enum class PutStatus : uint8_t {
   kOk = 0,
-  kFlushDiskTimeout = 1,       // the sync did not complete in sync_flush_timeout
-  kMessageIllegal = 2,         // bad topic, too large, IPv6 flags
+  kFlushDiskTimeout = 1,  // the sync did not complete in sync_flush_timeout
+  kMessageIllegal = 2,    // bad topic, too large, IPv6 flags
   kPropertiesSizeExceeded = 3,
-  kServiceNotAvailable = 4,    // the store is shutting down (a waiting sync put that gets it
-                               // after its append may still survive, as with a timeout)
-  kDiskFull = 5,               // a write hit ENOSPC or disk use passed disk_full_ratio
-  kOsPageCacheBusy = 6,        // the write buffer stayed full for sync_flush_timeout
+  kServiceNotAvailable = 4,  // the store is shutting down (a waiting sync put that gets it
+                             // after its append may still survive, as with a timeout)
+  kDiskFull = 5,             // a write hit ENOSPC or disk use passed disk_full_ratio
+  kOsPageCacheBusy = 6,      // the write buffer stayed full for sync_flush_timeout
 };
 const char* PutStatusName(PutStatus status);
 
@@ -104,12 +104,12 @@ struct GetResult {
 using TagFilter = std::function<bool(int64_t tags_code)>;
 
 struct RecoveryReport {
-  bool clean_shutdown = false;   // no abort marker was found
+  bool clean_shutdown = false;  // no abort marker was found
   bool checkpoint_found = false;
   Checkpoint checkpoint;
   LogRecoveryReport log;
   uint64_t queue_entries_redispatched = 0;
-  uint64_t queue_gaps = 0;       // records that found a hole in their queue (reported, skipped)
+  uint64_t queue_gaps = 0;  // records that found a hole in their queue (reported, skipped)
   uint32_t queues = 0;
   std::string Describe() const;
 };
@@ -145,17 +145,17 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
 
   // Up to max_count records from a queue starting at `queue_offset`, at most max_bytes of them
   // (always at least one when any matches), with RocketMQ's statuses. May yield.
-  GetResult Get(std::string_view topic, int32_t queue_id, int64_t queue_offset,
-                uint32_t max_count, uint32_t max_bytes, const TagFilter& filter = {});
+  GetResult Get(std::string_view topic, int32_t queue_id, int64_t queue_offset, uint32_t max_count,
+                uint32_t max_bytes, const TagFilter& filter = {});
 
   // The validated record at a commit log offset (VIEW_MESSAGE_BY_ID by offsetMsgId). May yield.
   Result<std::vector<uint8_t>> ReadRecordAt(int64_t physical_offset);
   Result<std::vector<uint8_t>> ReadRecordByOffsetMsgId(std::string_view offset_msg_id);
   // Records of `topic` whose KEYS holds `key` or whose UNIQ_KEY is `key`, newest first, stored
   // within [begin_ms, end_ms]. May yield.
-  Result<std::vector<std::vector<uint8_t>>> QueryByKey(std::string_view topic,
-                                                       std::string_view key, size_t max_count,
-                                                       int64_t begin_ms, int64_t end_ms);
+  Result<std::vector<std::vector<uint8_t>>> QueryByKey(std::string_view topic, std::string_view key,
+                                                       size_t max_count, int64_t begin_ms,
+                                                       int64_t end_ms);
 
   // Queue offsets: -1 for a queue that does not exist.
   int64_t MinOffset(std::string_view topic, int32_t queue_id) const;
@@ -217,8 +217,8 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
   std::unique_ptr<IndexService> index_;
   std::map<std::string, TopicQueues, std::less<>> queues_;
   io::Mutex queue_create_mu_;
-  io::Mutex flush_mu_;          // one FlushQueuesAndCheckpoint at a time
-  int64_t dispatched_ = 0;      // records below it are in their queues and the index
+  io::Mutex flush_mu_;      // one FlushQueuesAndCheckpoint at a time
+  int64_t dispatched_ = 0;  // records below it are in their queues and the index
   bool disk_full_by_space_ = false;
   bool shutting_down_ = false;
   io::WaitQueue background_wake_;

@@ -80,9 +80,9 @@ Status MessageStore::LoadQueues(int64_t commit_log_min) {
         continue;
       }
       int32_t queue_id = std::stoi(id);
-      auto cq = std::make_unique<ConsumeQueue>(env_.disk,
-                                               io::JoinPath(io::JoinPath(dir, topic), id), topic,
-                                               queue_id, config_.cq_entries_per_file);
+      auto cq =
+          std::make_unique<ConsumeQueue>(env_.disk, io::JoinPath(io::JoinPath(dir, topic), id),
+                                         topic, queue_id, config_.cq_entries_per_file);
       APOGEE_RETURN_IF_ERROR(cq->Load(commit_log_min));
       QueueState state;
       state.cq = std::move(cq);
@@ -221,10 +221,9 @@ void MessageStore::CleanLoop() {
 
 Status MessageStore::CheckSpace(double* used_ratio) {
   APOGEE_ASSIGN_OR_RETURN(io::DiskSpace space, env_.disk.Space());
-  *used_ratio = space.capacity_bytes == 0
-                    ? 1.0
-                    : 1.0 - static_cast<double>(space.free_bytes) /
-                                static_cast<double>(space.capacity_bytes);
+  *used_ratio = space.capacity_bytes == 0 ? 1.0
+                                          : 1.0 - static_cast<double>(space.free_bytes) /
+                                                      static_cast<double>(space.capacity_bytes);
   bool full = *used_ratio >= config_.disk_full_ratio;
   if (full != disk_full_by_space_) {
     LOG_WARN("store: disk {:.1f}% used: puts {}", *used_ratio * 100,

@@ -9,8 +9,8 @@ namespace apogee::store {
 std::span<uint8_t> WriteBuffer::Reserve(int64_t at, size_t n, size_t room) {
   APOGEE_ASSERT(at >= end_, "reserve at {} before the buffer's end {}", at, end_);
   APOGEE_ASSERT(n > 0);
-  bool fits = !chunks_.empty() && chunks_.back().start + static_cast<int64_t>(
-                                                             chunks_.back().data.size()) == at &&
+  bool fits = !chunks_.empty() &&
+              chunks_.back().start + static_cast<int64_t>(chunks_.back().data.size()) == at &&
               chunks_.back().data.capacity() - chunks_.back().data.size() >= n;
   if (!fits) {
     Chunk chunk;

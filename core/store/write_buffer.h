@@ -44,7 +44,8 @@ class WriteBuffer {
       int64_t lo = std::max(from, c.start);
       int64_t hi = std::min(to, c.start + static_cast<int64_t>(c.data.size()));
       if (lo < hi) {
-        fn(lo, std::span<const uint8_t>(c.data.data() + (lo - c.start), static_cast<size_t>(hi - lo)));
+        fn(lo,
+           std::span<const uint8_t>(c.data.data() + (lo - c.start), static_cast<size_t>(hi - lo)));
       }
     }
   }

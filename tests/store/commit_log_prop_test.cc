@@ -28,7 +28,8 @@ RC_GTEST_PROP(CommitLogProp, RecordsRoundTripAcrossRollOvers, ()) {
   const size_t largest = kMessageBytesMax - kRecordFixedBytes - 1 - RecordCrcPropertyBytes(0);
   auto sizes = *rc::gen::container<std::vector<size_t>>(rc::gen::weightedOneOf<size_t>(
       {{3, rc::gen::inRange<size_t>(0, largest + 1)}, {1, rc::gen::just(largest)}}));
-  auto flush_after = *rc::gen::container<std::vector<bool>>(sizes.size(), rc::gen::arbitrary<bool>());
+  auto flush_after =
+      *rc::gen::container<std::vector<bool>>(sizes.size(), rc::gen::arbitrary<bool>());
 
   std::vector<std::string> bodies;
   for (size_t i = 0; i < sizes.size(); i++) {

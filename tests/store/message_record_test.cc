@@ -2,9 +2,8 @@
 
 #include "core/store/message_record.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -126,8 +125,7 @@ TEST(MessageRecordTest, ZeroedSectorTailIsCaught) {
 TEST(MessageRecordTest, ShortInputIsIncompleteAndBlankIsRecognised) {
   // Proves a record cut short reads as incomplete (a torn tail), and the blank record as blank.
   auto rec = Encode(Sample(), 0);
-  EXPECT_EQ(DecodeRecord(std::span(rec).first(4), 0, 4u << 20, true).kind,
-            RecordKind::kIncomplete);
+  EXPECT_EQ(DecodeRecord(std::span(rec).first(4), 0, 4u << 20, true).kind, RecordKind::kIncomplete);
   DecodedRecord cut = DecodeRecord(std::span(rec).first(rec.size() - 1), 0, 4u << 20, true);
   EXPECT_EQ(cut.kind, RecordKind::kIncomplete);
   EXPECT_EQ(cut.size, rec.size());
@@ -170,7 +168,9 @@ TEST(MessageRecordTest, ValidationRejectsWhatRocketMqRejects) {
 TEST(MessageRecordTest, PropertiesParseAndTagsCode) {
   // Proves property lookup (last duplicate wins, trailing separator tolerated) and that the
   // tags code is Java's String.hashCode of TAGS ("TagA" -> 2598919).
-  std::string_view props = "TAGS\x01TagA\x02KEYS\x01" "a b\x02TAGS\x01TagA\x02";
+  std::string_view props =
+      "TAGS\x01TagA\x02KEYS\x01"
+      "a b\x02TAGS\x01TagA\x02";
   EXPECT_EQ(FindProperty(props, "KEYS"), "a b");
   EXPECT_EQ(FindProperty(props, "TAGS"), "TagA");
   EXPECT_EQ(FindProperty(props, "NONE"), std::nullopt);
@@ -178,7 +178,11 @@ TEST(MessageRecordTest, PropertiesParseAndTagsCode) {
   EXPECT_EQ(TagsCode(props), 2598919);
   EXPECT_EQ(TagsCode("KEYS\x01x"), 0);
   std::string encoded = EncodeProperties({{"A", "1"}, {"B", "2"}});
-  EXPECT_EQ(encoded, "A\x01" "1\x02" "B\x01" "2");
+  EXPECT_EQ(encoded,
+            "A\x01"
+            "1\x02"
+            "B\x01"
+            "2");
 }
 
 TEST(MessageRecordTest, OffsetMsgIdRoundTrips) {

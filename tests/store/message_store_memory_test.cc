@@ -14,15 +14,10 @@
 namespace apogee::store {
 namespace {
 
+using testing::MustOpen;
 using testing::Numbered;
 using testing::ShutdownOnExit;
 using testing::SmallStoreConfig;
-
-std::shared_ptr<MessageStore> MustOpen(io::Env& env, const StoreConfig& config) {
-  auto store = MessageStore::Open(env, config);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? *store : nullptr;
-}
 
 class MessageStoreMemoryTest : public testing::StoreBackendTest {};
 

@@ -17,17 +17,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::DecodeMessage;
+using testing::MustOpen;
 using testing::MustPut;
 using testing::Numbered;
 using testing::SmallStoreConfig;
 
 constexpr int64_t kSegment = 4096;  // SmallStoreConfig's segment_bytes
-
-std::shared_ptr<MessageStore> MustOpen(io::Env& env, const StoreConfig& config) {
-  auto store = MessageStore::Open(env, config);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? *store : nullptr;
-}
 
 std::string SegmentPath(int64_t physical_offset) {
   return fmt::format("commitlog/{:020}", physical_offset / kSegment * kSegment);

@@ -21,16 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::DecodeMessage;
+using testing::MustOpen;
 using testing::MustPut;
 using testing::Numbered;
 using testing::ShutdownOnExit;
 using testing::SmallStoreConfig;
-
-std::shared_ptr<MessageStore> MustOpen(io::Env& env, const StoreConfig& config) {
-  auto store = MessageStore::Open(env, config);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? *store : nullptr;
-}
 
 class MessageStoreTest : public testing::StoreBackendTest {};
 

@@ -100,6 +100,13 @@ inline Decoded DecodeMessage(const GetResult& g, size_t i) {
   return DecodeServed(std::span(g.records).subspan(m.at, m.size), m.physical_offset);
 }
 
+// Opens a store and expects it to open; nullptr if it did not.
+inline std::shared_ptr<MessageStore> MustOpen(io::Env& env, const StoreConfig& config) {
+  auto store = MessageStore::Open(env, config);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? *store : nullptr;
+}
+
 // Puts `m` and expects kOk.
 inline PutResult MustPut(MessageStore& store, const Msg& m) {
   PutResult r = store.Put(m.view());

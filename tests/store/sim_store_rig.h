@@ -37,8 +37,7 @@ class SimStoreRig {
     return Drive(limit);
   }
   // Runs `body` on a new fiber of the running incarnation (its store and fibers still there).
-  bool RunInNode(std::function<void(io::Env&)> body,
-                 Duration limit = std::chrono::seconds(600)) {
+  bool RunInNode(std::function<void(io::Env&)> body, Duration limit = std::chrono::seconds(600)) {
     done_ = false;
     io::Env& env = world_.env(node_);
     world_.env(node_).scheduler.Spawn("test", [this, body = std::move(body), &env] {

@@ -8,6 +8,7 @@
 //   (d) no record with a bad CRC is ever returned.
 // RapidCheck shrinks a failure to a short sequence of operations.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -17,8 +18,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/store/message_store.h"
 #include "sim/sim_buggify.h"
@@ -44,14 +43,20 @@ struct Op {
 std::ostream& operator<<(std::ostream& os, const Op& op) {
   switch (op.kind) {
     case OpKind::kPut:
-      return os << "Put(q" << op.queue << ", " << op.body_bytes << "B" << (op.wait ? "" : ", no wait") << ")";
+      return os << "Put(q" << op.queue << ", " << op.body_bytes << "B"
+                << (op.wait ? "" : ", no wait") << ")";
     case OpKind::kBackgroundPuts:
       return os << "BackgroundPuts(" << op.count << ", q" << op.queue << ")";
-    case OpKind::kFlush: return os << "Flush";
-    case OpKind::kAdvance: return os << "Advance(" << op.ms << "ms)";
-    case OpKind::kFailSyncs: return os << "FailSyncs(" << op.ms << "ms)";
-    case OpKind::kCrash: return os << "Crash(" << sim::CrashModeName(op.mode) << ")";
-    case OpKind::kCleanRestart: return os << "CleanRestart";
+    case OpKind::kFlush:
+      return os << "Flush";
+    case OpKind::kAdvance:
+      return os << "Advance(" << op.ms << "ms)";
+    case OpKind::kFailSyncs:
+      return os << "FailSyncs(" << op.ms << "ms)";
+    case OpKind::kCrash:
+      return os << "Crash(" << sim::CrashModeName(op.mode) << ")";
+    case OpKind::kCleanRestart:
+      return os << "CleanRestart";
   }
   return os;
 }
@@ -108,8 +113,8 @@ rc::Gen<Op> GenOp() {
 struct PutModel {
   int queue = 0;
   std::string body;
-  bool sync_acked = false;                // kOk under SYNC_FLUSH with WAIT
-  std::optional<int64_t> placement;       // where it is (told by Put, or found by a recovery)
+  bool sync_acked = false;           // kOk under SYNC_FLUSH with WAIT
+  std::optional<int64_t> placement;  // where it is (told by Put, or found by a recovery)
 };
 
 class CrashHarness {
@@ -216,14 +221,18 @@ class CrashHarness {
     int id = static_cast<int>(puts_.size());
     PutModel model;
     model.queue = queue;
-    model.body = fmt::format("p{}:{}", id, std::string(body_bytes, static_cast<char>('a' + id % 26)));
+    model.body =
+        fmt::format("p{}:{}", id, std::string(body_bytes, static_cast<char>('a' + id % 26)));
     puts_.push_back(model);
     std::string props = fmt::format("UNIQ_KEY\x01u{}\x02KEYS\x01k{}{}", id, id % 5,
-                                    wait ? "" : "\x02WAIT\x01" "false");
+                                    wait ? ""
+                                         : "\x02WAIT\x01"
+                                           "false");
     MessageToStore m;
     m.topic = "T";
     m.queue_id = queue;
-    m.body = std::span(reinterpret_cast<const uint8_t*>(puts_[id].body.data()), puts_[id].body.size());
+    m.body =
+        std::span(reinterpret_cast<const uint8_t*>(puts_[id].body.data()), puts_[id].body.size());
     m.properties = props;
     PutResult r = store->Put(m);
     if (r.physical_offset >= 0) puts_[id].placement = r.physical_offset;
@@ -247,7 +256,8 @@ class CrashHarness {
     Status scan = log.Scan(log.min_offset(), end, [&](const RecordView& v) {
       std::string body(v.body.begin(), v.body.end());
       size_t colon = body.find(':');
-      int id = colon == std::string::npos || body[0] != 'p' ? -1 : std::stoi(body.substr(1, colon - 1));
+      int id =
+          colon == std::string::npos || body[0] != 'p' ? -1 : std::stoi(body.substr(1, colon - 1));
       if (id < 0 || id >= static_cast<int>(puts_.size()) || puts_[id].body != body) {
         Fail(fmt::format("(b) phantom record at {}", v.physical_offset));
         return;
@@ -286,12 +296,14 @@ class CrashHarness {
       while (offset < count) {
         GetResult g = store.Get("T", queue, offset, 32, 1u << 20);
         if (g.status != GetStatus::kFound || g.corrupt_skipped != 0) {
-          Fail(fmt::format("(c) get of queue {} at {} failed: {}", queue, offset, GetStatusName(g.status)));
+          Fail(fmt::format("(c) get of queue {} at {} failed: {}", queue, offset,
+                           GetStatusName(g.status)));
           break;
         }
         for (const auto& m : g.messages) {
-          DecodedRecord d = DecodeRecord(std::span(g.records).subspan(m.at, m.size), m.physical_offset,
-                                         config_.message_bytes_max, /*verify_crc=*/true);
+          DecodedRecord d =
+              DecodeRecord(std::span(g.records).subspan(m.at, m.size), m.physical_offset,
+                           config_.message_bytes_max, /*verify_crc=*/true);
           if (d.kind != RecordKind::kMessage) Fail("(d) served an invalid record: " + d.error);
         }
         offset = g.next_begin_offset;
@@ -388,4 +400,3 @@ TEST(StoreCrashTest, EveryStoreBuggifyPointFiresAcrossSeeds) {
 
 }  // namespace
 }  // namespace apogee::store
-

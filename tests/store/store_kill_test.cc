@@ -2,6 +2,7 @@
 // after reopening, every put the child saw acknowledged under SYNC_FLUSH is there and intact,
 // the log is a gapless prefix, and nothing corrupt is served.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,8 +13,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/base/log.h"
 #include "core/io/posix/posix_env.h"
@@ -68,7 +67,8 @@ TEST(StoreKillTest, AcknowledgedSyncPutsSurviveSigkill) {
     int want = 150 + 97 * round;
     int seen = 0;
     int index = 0;
-    while (seen < want && read(fds[0], &index, sizeof index) == static_cast<ssize_t>(sizeof index)) {
+    while (seen < want &&
+           read(fds[0], &index, sizeof index) == static_cast<ssize_t>(sizeof index)) {
       acked.insert(index);
       seen++;
     }
@@ -100,7 +100,8 @@ TEST(StoreKillTest, AcknowledgedSyncPutsSurviveSigkill) {
         while (offset >= 0 && offset < max) {
           GetResult g = store.Get("T", q, offset, 64, 1u << 20);
           if (g.status != GetStatus::kFound || g.corrupt_skipped != 0) {
-            failures.push_back(fmt::format("queue {} at {}: {}", q, offset, GetStatusName(g.status)));
+            failures.push_back(
+                fmt::format("queue {} at {}: {}", q, offset, GetStatusName(g.status)));
             break;
           }
           for (size_t k = 0; k < g.messages.size(); k++) {
