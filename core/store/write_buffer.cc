@@ -41,8 +41,6 @@ std::span<const uint8_t> WriteBuffer::Read(int64_t offset, size_t max_bytes) con
   return {};
 }
 
-bool WriteBuffer::Holds(int64_t offset) const { return !Read(offset, 1).empty(); }
-
 void WriteBuffer::TrimBefore(int64_t offset) {
   while (!chunks_.empty()) {
     const Chunk& c = chunks_.front();

@@ -55,7 +55,6 @@ class WriteBuffer {
   // Drops everything and restarts at `base` (recovery).
   void Reset(int64_t base);
 
-  bool Holds(int64_t offset) const;
   int64_t start() const { return chunks_.empty() ? base_ : chunks_.front().start; }
   int64_t end() const { return end_; }
   // Bytes held, chunk capacity not counted: what the write_buffer_bytes_max limit applies to.
