@@ -1,0 +1,255 @@
+#include "core/remoting/remoting_connection.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+#include <vector>
+
+#include "core/base/log.h"
+
+namespace apogee {
+
+std::shared_ptr<RemotingConnection> RemotingConnection::Start(
+    io::Env& env, std::unique_ptr<io::Connection> connection, RequestHandler handler,
+    Options options) {
+  APOGEE_ASSERT(connection != nullptr);
+  APOGEE_ASSERT(options.requests_in_flight_max >= 1);
+  APOGEE_ASSERT(options.read_chunk_bytes >= 1);
+  std::shared_ptr<RemotingConnection> self(
+      new RemotingConnection(env, std::move(connection), std::move(handler), options));
+  // The reader holds a reference: the connection lives at least as long as it is read.
+  self->reader_ = env.scheduler.Spawn("remoting-reader", [self] { self->ReadLoop(); });
+  return self;
+}
+
+RemotingConnection::RemotingConnection(io::Env& env, std::unique_ptr<io::Connection> connection,
+                                       RequestHandler handler, Options options)
+    : env_(env),
+      connection_(std::move(connection)),
+      handler_(std::move(handler)),
+      options_(options),
+      peer_(connection_->PeerAddress()),
+      write_mu_(env.scheduler.runtime()) {}
+
+RemotingConnection::~RemotingConnection() {
+  // Every invoker holds a reference while it waits, and Forget erases its entry.
+  APOGEE_ASSERT(pending_.empty());
+}
+
+void RemotingConnection::ReadLoop() {
+  Status why = ReadUntilEnd();
+  APOGEE_ASSERT(!why.ok());
+  End(std::move(why), /*reset=*/false);
+  APOGEE_ASSERT(pending_.empty());
+}
+
+Status RemotingConnection::ReadUntilEnd() {
+  std::vector<uint8_t> buf(options_.read_chunk_bytes);
+  for (;;) {
+    for (;;) {
+      Result<std::optional<RemotingCommand>> next = decoder_.Next();
+      if (!next.ok()) {
+        LOG_WARN("remoting: resetting the connection with {}: {}", peer_.ToString(),
+                 next.status().ToString());
+        End(next.status(), /*reset=*/true);
+        return next.status();
+      }
+      if (!next->has_value()) break;
+      OnCommand(std::move(**next));
+      if (closed()) return end_status_;
+    }
+    Result<size_t> n = connection_->Read(buf);
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      return Status(ErrorCode::kClosed, fmt::format("{} closed the connection", peer_.ToString()));
+    }
+    decoder_.Feed(std::span<const uint8_t>(buf.data(), *n));
+  }
+}
+
+void RemotingConnection::OnCommand(RemotingCommand cmd) {
+  if (cmd.is_response()) {
+    OnResponse(std::move(cmd));
+  } else {
+    OnRequest(std::move(cmd));
+  }
+}
+
+void RemotingConnection::OnResponse(RemotingCommand response) {
+  APOGEE_ASSERT(response.is_response());
+  auto it = pending_.find(response.opaque);
+  if (it == pending_.end()) {
+    stats_.responses_unmatched++;
+    LOG_DEBUG("remoting: dropping a response from {} with opaque {}: nobody waits for it",
+              peer_.ToString(), response.opaque);
+    return;
+  }
+  auto node = pending_.extract(it);
+  node.mapped().SetValue(std::move(response));
+}
+
+void RemotingConnection::OnRequest(RemotingCommand request) {
+  APOGEE_ASSERT(!request.is_response());
+  stats_.requests_received++;
+  if (handlers_.size() >= options_.requests_in_flight_max) {
+    stats_.requests_rejected_busy++;
+    if (request.is_oneway()) {
+      LOG_WARN("remoting: dropping oneway request code {} from {}: {} requests in flight",
+               request.code, peer_.ToString(), handlers_.size());
+      return;
+    }
+    // Written by the reader itself: no fiber is spent on a request that is turned away.
+    Send(MakeResponse(request, kCodeSystemBusy,
+                      fmt::format("[OVERLOAD]system busy, {} requests in flight on this "
+                                  "connection",
+                                  handlers_.size())),
+         Deadline{})
+        .IgnoreError();  // a failed write ends the connection; the reader sees it
+    return;
+  }
+  uint64_t id = next_handler_id_++;
+  std::shared_ptr<RemotingConnection> self = shared_from_this();
+  handlers_.emplace(id, env_.scheduler.Spawn("remoting-handler",
+                                             [self, id, request = std::move(request)]() mutable {
+                                               self->RunHandler(id, std::move(request));
+                                             }));
+  APOGEE_ASSERT(handlers_.size() <= options_.requests_in_flight_max);
+}
+
+void RemotingConnection::RunHandler(uint64_t handler_id, RemotingCommand request) {
+  // Leaves the in-flight set however the handler ends, a kill included.
+  struct Done {
+    RemotingConnection* self;
+    uint64_t id;
+    ~Done() { self->handlers_.erase(id); }
+  } done{this, handler_id};
+
+  int32_t opaque = request.opaque;
+  bool oneway = request.is_oneway();
+  std::optional<RemotingCommand> response;
+  if (handler_) {
+    response = handler_(shared_from_this(), std::move(request));
+  } else if (!oneway) {
+    response = MakeResponse(request, kCodeRequestCodeNotSupported,
+                            fmt::format("request type {} not supported", request.code));
+  }
+  if (!response.has_value()) return;
+  if (oneway) {
+    LOG_DEBUG("remoting: dropping the response to a oneway request from {}", peer_.ToString());
+    return;
+  }
+  response->opaque = opaque;
+  SendResponse(std::move(*response)).IgnoreError();  // the connection ended; nobody to tell
+}
+
+int32_t RemotingConnection::NextOpaque() {
+  int32_t opaque = static_cast<int32_t>(next_opaque_++);
+  if (next_opaque_ > static_cast<uint32_t>(INT32_MAX)) next_opaque_ = 1;
+  APOGEE_ASSERT(opaque > 0);
+  return opaque;
+}
+
+Result<RemotingCommand> RemotingConnection::Invoke(RemotingCommand request, Duration timeout) {
+  APOGEE_ASSERT(!request.is_response());
+  Deadline deadline = env_.scheduler.After(timeout);
+  if (closed()) return end_status_;
+  int32_t opaque = NextOpaque();
+  request.opaque = opaque;
+  request.flag &= ~kFlagOneway;
+  auto [it, inserted] =
+      pending_.emplace(opaque, io::Promise<RemotingCommand>(env_.scheduler.runtime()));
+  APOGEE_ASSERT(inserted, "opaque {} still pending", opaque);
+  io::Future<RemotingCommand> future = it->second.GetFuture();
+  // However this ends (an error, a deadline, a kill), the opaque stops waiting.
+  struct Forget {
+    RemotingConnection* self;
+    int32_t opaque;
+    ~Forget() { self->pending_.erase(opaque); }
+  } forget{this, opaque};
+
+  APOGEE_RETURN_IF_ERROR(Send(request, deadline));
+  Result<RemotingCommand> r = future.Get(deadline);
+  if (r.code() == ErrorCode::kTimeout) {
+    return Status(ErrorCode::kTimeout,
+                  fmt::format("no response from {} to request code {} (opaque {}) within {}ms",
+                              peer_.ToString(), request.code, opaque,
+                              std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
+                                  .count()));
+  }
+  APOGEE_ASSERT(!r.ok() || r->opaque == opaque);
+  return r;
+}
+
+Status RemotingConnection::InvokeOneway(RemotingCommand request) {
+  APOGEE_ASSERT(!request.is_response());
+  if (closed()) return end_status_;
+  request.opaque = NextOpaque();
+  request.flag |= kFlagOneway;
+  return Send(request, Deadline{});
+}
+
+Status RemotingConnection::SendResponse(RemotingCommand response) {
+  response.flag |= kFlagResponse;
+  return Send(response, Deadline{});
+}
+
+Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline) {
+  if (closed()) return end_status_;
+  // EncodeFrame asserts the frame limit; a command too big for it is the caller's error, not
+  // a crash. Only a large body can get there, so the header is measured only then.
+  if (cmd.body.size() > kFrameBytesMax / 2) {
+    size_t header_bytes = cmd.serialize_type == SerializeType::kJson
+                              ? EncodeJsonHeader(cmd).size()
+                              : EncodeBinaryHeader(cmd).size();
+    if (4 + header_bytes + cmd.body.size() > kFrameBytesMax) {
+      return Status(ErrorCode::kFrameTooLarge,
+                    fmt::format("a frame of {} body bytes exceeds {} bytes", cmd.body.size(),
+                                kFrameBytesMax));
+    }
+  }
+  std::vector<uint8_t> frame = EncodeFrame(cmd);
+  io::MutexLock lock(write_mu_, deadline);
+  APOGEE_RETURN_IF_ERROR(lock.status());
+  if (closed()) return end_status_;
+  Status s = connection_->Write(frame, deadline);
+  if (!s.ok()) {
+    // Part of the frame may have left: the stream can no longer be trusted.
+    LOG_INFO("remoting: write to {} failed, resetting the connection: {}", peer_.ToString(),
+             s.ToString());
+    End(s, /*reset=*/true);
+  }
+  return s;
+}
+
+void RemotingConnection::Close() {
+  End(Status(ErrorCode::kClosed, fmt::format("connection to {} closed", peer_.ToString())),
+      /*reset=*/false);
+}
+
+void RemotingConnection::End(Status why, bool reset) {
+  APOGEE_ASSERT(!why.ok());
+  if (closed()) return;
+  end_status_ = std::move(why);
+  if (reset) {
+    connection_->Reset();
+  } else {
+    connection_->Close();
+  }
+  // Fail every waiter at once. Take the map first: a woken invoker erases from it.
+  std::map<int32_t, io::Promise<RemotingCommand>> pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [opaque, promise] : pending) promise.SetError(end_status_);
+  APOGEE_ASSERT(pending_.empty());
+}
+
+void RemotingConnection::Join() {
+  reader_.Join();
+  while (!handlers_.empty()) {
+    auto [id, handler] = *handlers_.begin();
+    if (handler.Join() == io::WakeReason::kKilled) return;
+    // A handler fiber that never started (its node was killed) did not erase itself.
+    handlers_.erase(id);
+  }
+}
+
+}  // namespace apogee
