@@ -170,11 +170,11 @@ Result<RemotingCommand> RemotingConnection::Invoke(RemotingCommand request, Dura
   APOGEE_RETURN_IF_ERROR(Send(request, deadline));
   Result<RemotingCommand> r = future.Get(deadline);
   if (r.code() == ErrorCode::kTimeout) {
-    return Status(ErrorCode::kTimeout,
-                  fmt::format("no response from {} to request code {} (opaque {}) within {}ms",
-                              peer_.ToString(), request.code, opaque,
-                              std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
-                                  .count()));
+    return Status(
+        ErrorCode::kTimeout,
+        fmt::format("no response from {} to request code {} (opaque {}) within {}ms",
+                    peer_.ToString(), request.code, opaque,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
   }
   APOGEE_ASSERT(!r.ok() || r->opaque == opaque);
   return r;

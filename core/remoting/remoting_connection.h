@@ -69,8 +69,8 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
 
   struct Stats {
     uint64_t requests_received = 0;
-    uint64_t requests_rejected_busy = 0;    // answered SYSTEM_BUSY or, if oneway, dropped
-    uint64_t responses_unmatched = 0;       // no invocation waited (late, or never asked)
+    uint64_t requests_rejected_busy = 0;  // answered SYSTEM_BUSY or, if oneway, dropped
+    uint64_t responses_unmatched = 0;     // no invocation waited (late, or never asked)
   };
 
   // Wraps `connection` and starts its reader fiber on env.scheduler. A null `handler` answers

@@ -112,7 +112,7 @@ RemotingClient::RemotingClient(io::Env& env, RequestHandler handler,
 RemotingClient::~RemotingClient() { CloseAll(); }
 
 Result<std::shared_ptr<RemotingConnection>> RemotingClient::Connect(const io::Address& address,
-                                                                     Duration timeout) {
+                                                                    Duration timeout) {
   auto it = cache_.find(address);
   if (it != cache_.end()) {
     if (!it->second->closed()) return it->second;

@@ -81,8 +81,7 @@ class RemotingClient {
   // The cached open connection to `address`, or a new one (waiting at most `timeout` to
   // connect). A cached connection that has ended is dropped and replaced. Fails as
   // io::Network::Connect does. May yield.
-  Result<std::shared_ptr<RemotingConnection>> Connect(const io::Address& address,
-                                                      Duration timeout);
+  Result<std::shared_ptr<RemotingConnection>> Connect(const io::Address& address, Duration timeout);
   // Closes every cached connection and waits for their fibers. May yield.
   void CloseAll();
 

@@ -39,14 +39,14 @@ inline void RunOnSim(const std::function<void(Nodes&)>& body) {
   sim::World world(/*seed=*/7, options);
   bool done = false;
   sim::NodeId server = world.AddNode(sim::NodeSpec{"server", "10.0.0.2", [](io::Env&) {}});
-  sim::NodeId client = world.AddNode(sim::NodeSpec{"client", "10.0.0.1", [&](io::Env& env) {
-                                Nodes nodes{world.env(server), env, "10.0.0.2",
-                                            [&] { world.network().Partition("10.0.0.1",
-                                                                            "10.0.0.2"); },
-                                            [&] { world.network().Heal("10.0.0.1", "10.0.0.2"); }};
-                                body(nodes);
-                                done = true;
-                              }});
+  sim::NodeId client = world.AddNode(
+      sim::NodeSpec{"client", "10.0.0.1", [&](io::Env& env) {
+                      Nodes nodes{world.env(server), env, "10.0.0.2",
+                                  [&] { world.network().Partition("10.0.0.1", "10.0.0.2"); },
+                                  [&] { world.network().Heal("10.0.0.1", "10.0.0.2"); }};
+                      body(nodes);
+                      done = true;
+                    }});
   world.Start(server);
   world.Start(client);
   Instant limit = world.Now() + 600s;

@@ -1,6 +1,8 @@
 // The remoting connection layer (RemotingConnection, RemotingServer, RemotingClient) on both
 // backends: every case runs on the simulator (/Sim) and on real sockets (/Posix).
 
+#include "core/remoting/remoting_connection.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,16 +10,15 @@
 #include <vector>
 
 #include "core/io/sync.h"
-#include "core/remoting/remoting_connection.h"
 #include "core/remoting/remoting_server.h"
 #include "tests/remoting/remoting_backend.h"
 
 namespace apogee::remoting_test {
 namespace {
 
-constexpr int32_t kCodeEcho = 100;        // answers "pong:" + body
-constexpr int32_t kCodeSlowEcho = 101;    // sleeps ext "delay_ms", then echoes the body
-constexpr int32_t kCodeNeverAnswer = 102; // stores the request, answers nothing
+constexpr int32_t kCodeEcho = 100;         // answers "pong:" + body
+constexpr int32_t kCodeSlowEcho = 101;     // sleeps ext "delay_ms", then echoes the body
+constexpr int32_t kCodeNeverAnswer = 102;  // stores the request, answers nothing
 
 RemotingCommand Request(int32_t code, std::string_view body = "") {
   RemotingCommand cmd;
@@ -39,7 +40,7 @@ std::optional<RemotingCommand> Echo(const std::shared_ptr<RemotingConnection>&,
 // A server with a dispatcher on the server env and a client on the client env.
 struct Harness {
   explicit Harness(Nodes& nodes, RemotingConnection::Options server_options = {},
-                 RequestHandler client_handler = nullptr)
+                   RequestHandler client_handler = nullptr)
       : dispatcher(std::make_shared<RequestDispatcher>()),
         server_options(server_options),
         client(nodes.client, std::move(client_handler)),
@@ -103,10 +104,11 @@ TEST_P(RemotingTest, ConcurrentInvokesAnsweredOutOfOrderAreMatchedByOpaque) {
     Harness h(nodes);
     io::Env& server_env = nodes.server;
     h.dispatcher->Register(
-        kCodeSlowEcho, [&server_env](const std::shared_ptr<RemotingConnection>&,
-                                     RemotingCommand request) -> std::optional<RemotingCommand> {
-          server_env.scheduler.Sleep(std::chrono::milliseconds(
-              std::stoi(request.ext_fields.at("delay_ms"))));
+        kCodeSlowEcho,
+        [&server_env](const std::shared_ptr<RemotingConnection>&,
+                      RemotingCommand request) -> std::optional<RemotingCommand> {
+          server_env.scheduler.Sleep(
+              std::chrono::milliseconds(std::stoi(request.ext_fields.at("delay_ms"))));
           RemotingCommand response = MakeResponse(request, kCodeSuccess);
           response.body = request.body;
           return response;
@@ -143,15 +145,15 @@ TEST_P(RemotingTest, OnewayReachesHandlerAndIsNotAnswered) {
     Harness h(nodes);
     io::Event handled(nodes.client.scheduler.runtime());
     std::string seen;
-    h.dispatcher->Register(
-        kCodeNeverAnswer,
-        [&](const std::shared_ptr<RemotingConnection>&,
-            RemotingCommand request) -> std::optional<RemotingCommand> {
-          EXPECT_TRUE(request.is_oneway());
-          seen = BodyOf(request);
-          handled.Set();
-          return MakeResponse(request, kCodeSuccess);  // must be dropped: the request is oneway
-        });
+    h.dispatcher->Register(kCodeNeverAnswer,
+                           [&](const std::shared_ptr<RemotingConnection>&,
+                               RemotingCommand request) -> std::optional<RemotingCommand> {
+                             EXPECT_TRUE(request.is_oneway());
+                             seen = BodyOf(request);
+                             handled.Set();
+                             return MakeResponse(
+                                 request, kCodeSuccess);  // must be dropped: the request is oneway
+                           });
     h.Start();
     std::shared_ptr<RemotingConnection> conn = h.Connect();
     ASSERT_NE(conn, nullptr);
@@ -186,14 +188,13 @@ TEST_P(RemotingTest, InvokeTimesOutAndTheLateAnswerIsDropped) {
     Harness h(nodes);
     std::shared_ptr<RemotingConnection> server_side;
     std::optional<RemotingCommand> held;
-    h.dispatcher->Register(
-        kCodeNeverAnswer,
-        [&](const std::shared_ptr<RemotingConnection>& c,
-            RemotingCommand request) -> std::optional<RemotingCommand> {
-          server_side = c;
-          held = std::move(request);
-          return std::nullopt;
-        });
+    h.dispatcher->Register(kCodeNeverAnswer,
+                           [&](const std::shared_ptr<RemotingConnection>& c,
+                               RemotingCommand request) -> std::optional<RemotingCommand> {
+                             server_side = c;
+                             held = std::move(request);
+                             return std::nullopt;
+                           });
     h.Start();
     std::shared_ptr<RemotingConnection> conn = h.Connect();
     ASSERT_NE(conn, nullptr);
@@ -220,14 +221,13 @@ TEST_P(RemotingTest, PeerClosingFailsPendingInvokesAtOnce) {
     int arrived = 0;
     io::Event all_arrived(nodes.client.scheduler.runtime());
     std::shared_ptr<RemotingConnection> server_side;
-    h.dispatcher->Register(
-        kCodeNeverAnswer,
-        [&](const std::shared_ptr<RemotingConnection>& c,
-            RemotingCommand) -> std::optional<RemotingCommand> {
-          server_side = c;
-          if (++arrived == kInvokes) all_arrived.Set();
-          return std::nullopt;
-        });
+    h.dispatcher->Register(kCodeNeverAnswer,
+                           [&](const std::shared_ptr<RemotingConnection>& c,
+                               RemotingCommand) -> std::optional<RemotingCommand> {
+                             server_side = c;
+                             if (++arrived == kInvokes) all_arrived.Set();
+                             return std::nullopt;
+                           });
     h.Start();
     std::shared_ptr<RemotingConnection> conn = h.Connect();
     ASSERT_NE(conn, nullptr);
@@ -290,14 +290,16 @@ TEST_P(RemotingTest, RequestLimitAnswersSystemBusy) {
     int arrived = 0;
     io::Event limit_reached(nodes.client.scheduler.runtime());
     io::Event release(nodes.client.scheduler.runtime());
-    h.dispatcher->Register(
-        kCodeNeverAnswer,
-        [&](const std::shared_ptr<RemotingConnection>&,
-            RemotingCommand request) -> std::optional<RemotingCommand> {
-          if (++arrived == 2) limit_reached.Set();
-          EXPECT_TRUE(release.Wait().ok());
-          return MakeResponse(request, kCodeSuccess);
-        });
+    // Frees the blocked handlers however the body ends, so a failed assertion cannot leave them
+    // waiting on a destroyed event.
+    std::shared_ptr<void> release_at_exit(nullptr, [&release](void*) { release.Set(); });
+    h.dispatcher->Register(kCodeNeverAnswer,
+                           [&](const std::shared_ptr<RemotingConnection>&,
+                               RemotingCommand request) -> std::optional<RemotingCommand> {
+                             if (++arrived == 2) limit_reached.Set();
+                             EXPECT_TRUE(release.Wait().ok());
+                             return MakeResponse(request, kCodeSuccess);
+                           });
     h.Start();
     std::shared_ptr<RemotingConnection> conn = h.Connect();
     ASSERT_NE(conn, nullptr);
