@@ -51,8 +51,12 @@ Status RemotingConnection::ReadUntilEnd() {
       if (!next.ok()) {
         LOG_WARN("remoting: resetting the connection with {}: {}", peer_.ToString(),
                  next.status().ToString());
-        End(next.status(), /*reset=*/true);
-        return next.status();
+        // Invokers see a connection error, whatever broke the stream; the message says what.
+        End(Status(ErrorCode::kConnectionReset,
+                   fmt::format("reset the connection with {}: {}", peer_.ToString(),
+                               next.status().ToString())),
+            /*reset=*/true);
+        return end_status_;
       }
       if (!next->has_value()) break;
       OnCommand(std::move(**next));

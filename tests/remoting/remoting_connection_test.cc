@@ -280,6 +280,39 @@ TEST_P(RemotingTest, GarbageFrameClosesOnlyThatConnection) {
   });
 }
 
+TEST_P(RemotingTest, GarbageFromTheServerFailsPendingInvokesAtOnce) {
+  // Proves a client that receives a malformed frame resets the connection and fails the Invoke
+  // waiting on it with kConnectionReset at once, not at its deadline.
+  Run([](Nodes& nodes) {
+    auto listener = nodes.server.network.Listen(io::Address{"", 0});
+    ASSERT_TRUE(listener.ok()) << listener.status().ToString();
+    io::Address address{nodes.server_host, (*listener)->LocalAddress().port};
+    io::FiberHandle raw_server = nodes.server.scheduler.Spawn("raw-server", [&] {
+      auto accepted = (*listener)->Accept();
+      ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+      std::vector<uint8_t> prefix(kFramePrefixBytes);
+      ASSERT_TRUE((*accepted)->ReadFull(prefix).ok());  // the request has started to arrive
+      // frame_len 8, header_len 4 with serialize type 9: no such type.
+      std::vector<uint8_t> garbage = {0, 0, 0, 8, 9, 0, 0, 4, 1, 2, 3, 4};
+      ASSERT_TRUE((*accepted)->Write(garbage).ok());
+      std::vector<uint8_t> buf(4096);
+      while (true) {  // until the client resets
+        Result<size_t> n = (*accepted)->Read(buf, nodes.server.scheduler.After(10s));
+        if (!n.ok() || *n == 0) break;
+      }
+    });
+    RemotingClient client(nodes.client);
+    auto conn = client.Connect(address, 5s);
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    Instant start = nodes.client.clock.Now();
+    Result<RemotingCommand> r = (*conn)->Invoke(Request(kCodeEcho), 60s);
+    EXPECT_EQ(r.code(), ErrorCode::kConnectionReset) << r.status().ToString();
+    EXPECT_LT(nodes.client.clock.Now() - start, 10s);
+    EXPECT_TRUE((*conn)->closed());
+    raw_server.Join();
+  });
+}
+
 TEST_P(RemotingTest, RequestLimitAnswersSystemBusy) {
   // Proves that beyond requests_in_flight_max a request is answered SYSTEM_BUSY at once and a
   // oneway one is dropped, and that the requests in flight still complete.
