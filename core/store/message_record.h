@@ -195,6 +195,25 @@ std::vector<std::pair<std::string_view, std::string_view>> ParseProperties(
     std::string_view properties);
 std::string EncodeProperties(const std::vector<std::pair<std::string, std::string>>& properties);
 
+// Calls fn(word) for each non-empty space-separated word of a KEYS value, in order.
+template <typename F>
+void ForEachKey(std::string_view keys, F fn) {
+  size_t pos = 0;
+  while (pos < keys.size()) {
+    size_t end = keys.find(' ', pos);
+    if (end == std::string_view::npos) end = keys.size();
+    if (end > pos) fn(keys.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+// Half and rolled-back transaction messages are stored in the log but never reach a consume
+// queue (and take no queue offset).
+inline bool IsConsumable(int32_t sys_flag) {
+  int32_t tx = sys_flag & kSysFlagTransactionMask;
+  return tx != kSysFlagTransactionPrepared && tx != kSysFlagTransactionRollback;
+}
+
 // Tag hash code for the consume queue: Java String.hashCode() of TAGS, 0 without tags.
 int64_t TagsCode(std::string_view properties);
 

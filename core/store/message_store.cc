@@ -15,12 +15,6 @@ namespace {
 // [maxFilterMessageCount 16000 bytes / 20].
 constexpr uint32_t kGetScanEntriesMax = 800;
 
-bool StoresInQueue(int32_t sys_flag) {
-  // Half and rolled-back transaction messages are stored but never consumed from their queue.
-  int32_t tx = sys_flag & kSysFlagTransactionMask;
-  return tx != kSysFlagTransactionPrepared && tx != kSysFlagTransactionRollback;
-}
-
 }  // namespace
 
 const char* PutStatusName(PutStatus status) {
@@ -101,7 +95,7 @@ PutResult MessageStore::PutBatch(std::span<const MessageToStore> messages) {
   }
   if (shutting_down_) return Refuse(PutStatus::kServiceNotAvailable, "store is shutting down");
   if (disk_full()) return Refuse(PutStatus::kDiskFull, "disk full");
-  if (StoresInQueue(messages[0].sys_flag)) {
+  if (IsConsumable(messages[0].sys_flag)) {
     auto queue = EnsureQueue(messages[0].topic, messages[0].queue_id);  // may yield
     if (!queue.ok()) {
       return Refuse(PutStatus::kServiceNotAvailable,
@@ -132,7 +126,7 @@ PutResult MessageStore::Append(std::span<const MessageToStore> messages, bool wa
   APOGEE_ASSERT(!visible_now || dispatched_ == log_->write_offset(),
                 "async dispatch lags: {} of {}", dispatched_, log_->write_offset());
   for (const MessageToStore& m : messages) {
-    bool queued = StoresInQueue(m.sys_flag);
+    bool queued = IsConsumable(m.sys_flag);
     APOGEE_ASSERT(!queued || queue != nullptr, "queue {}:{} not open", m.topic, m.queue_id);
     int64_t queue_offset = queued ? queue->next_offset++ : 0;
     uint32_t size = 0;
@@ -186,7 +180,7 @@ void MessageStore::DispatchUpTo(int64_t end) {
 
 void MessageStore::Dispatch(const RecordView& record, bool recovering) {
   QueueState* queue = nullptr;
-  if (StoresInQueue(record.sys_flag)) {
+  if (IsConsumable(record.sys_flag)) {
     queue = FindQueue(record.topic, record.queue_id);
     APOGEE_ASSERT(queue != nullptr, "no queue for {}:{}", record.topic, record.queue_id);
   }
@@ -216,16 +210,9 @@ void MessageStore::DispatchTo(QueueState* queue, const RecordView& record, bool 
     index_->Add(record.topic, *uniq, record.physical_offset, record.store_timestamp_ms);
   }
   if (auto keys = FindProperty(record.properties, kPropertyKeys); keys) {
-    size_t pos = 0;
-    while (pos < keys->size()) {
-      size_t end = keys->find(' ', pos);
-      if (end == std::string_view::npos) end = keys->size();
-      if (end > pos) {
-        index_->Add(record.topic, keys->substr(pos, end - pos), record.physical_offset,
-                    record.store_timestamp_ms);
-      }
-      pos = end + 1;
-    }
+    ForEachKey(*keys, [&](std::string_view word) {
+      index_->Add(record.topic, word, record.physical_offset, record.store_timestamp_ms);
+    });
   }
 }
 
@@ -379,13 +366,7 @@ Result<std::vector<std::vector<uint8_t>>> MessageStore::QueryByKey(std::string_v
     if (d.view.topic != topic) continue;
     bool match = FindProperty(d.view.properties, kPropertyUniqKey) == key;
     if (auto keys = FindProperty(d.view.properties, kPropertyKeys); keys && !match) {
-      size_t pos = 0;
-      while (pos <= keys->size() && !match) {
-        size_t end = keys->find(' ', pos);
-        if (end == std::string_view::npos) end = keys->size();
-        match = keys->substr(pos, end - pos) == key;
-        pos = end + 1;
-      }
+      ForEachKey(*keys, [&](std::string_view word) { match = match || word == key; });
     }
     if (match) out.push_back(std::move(bytes).value());
   }

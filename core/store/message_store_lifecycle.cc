@@ -127,8 +127,7 @@ Status MessageStore::Recover() {
 
   Status visit_error;
   auto visit = [this, &visit_error](const RecordView& record) {
-    if ((record.sys_flag & kSysFlagTransactionMask) != kSysFlagTransactionPrepared &&
-        (record.sys_flag & kSysFlagTransactionMask) != kSysFlagTransactionRollback) {
+    if (IsConsumable(record.sys_flag)) {
       auto queue = EnsureQueue(record.topic, record.queue_id);  // may yield: fine in recovery
       if (!queue.ok()) {
         if (visit_error.ok()) visit_error = queue.status();

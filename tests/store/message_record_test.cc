@@ -185,6 +185,21 @@ TEST(MessageRecordTest, PropertiesParseAndTagsCode) {
             "2");
 }
 
+TEST(MessageRecordTest, KeysSplitIntoNonEmptyWordsAndHalfMessagesAreNotConsumable) {
+  // Proves KEYS words are split on spaces with empty words skipped, and that half and
+  // rolled-back transaction messages stay out of consume queues while commits do not.
+  std::vector<std::string> words;
+  ForEachKey("  a bb  c ", [&](std::string_view w) { words.emplace_back(w); });
+  EXPECT_EQ(words, (std::vector<std::string>{"a", "bb", "c"}));
+  words.clear();
+  ForEachKey("", [&](std::string_view w) { words.emplace_back(w); });
+  EXPECT_TRUE(words.empty());
+  EXPECT_TRUE(IsConsumable(0));
+  EXPECT_TRUE(IsConsumable(kSysFlagTransactionCommit | kSysFlagMultiTags));
+  EXPECT_FALSE(IsConsumable(kSysFlagTransactionPrepared));
+  EXPECT_FALSE(IsConsumable(kSysFlagTransactionRollback | kSysFlagCompressed));
+}
+
 TEST(MessageRecordTest, OffsetMsgIdRoundTrips) {
   // Proves offsetMsgId is 32 uppercase hex digits of ip, port and offset, and parses back.
   std::string id = MakeOffsetMsgId(0x0A000001, 10911, 0x1234);
