@@ -27,9 +27,9 @@ struct BrokerConfig {
   std::string store_root = "store";         // [storePathRootDir]
 
   // Topics.
-  bool auto_create_topic = true;          // [autoCreateTopicEnable]
-  int32_t default_topic_queue_nums = 8;   // [defaultTopicQueueNums]
-  int32_t broker_permission = 6;          // [brokerPermission] READ|WRITE
+  bool auto_create_topic = true;               // [autoCreateTopicEnable]
+  int32_t default_topic_queue_nums = 8;        // [defaultTopicQueueNums]
+  int32_t broker_permission = 6;               // [brokerPermission] READ|WRITE
   bool auto_create_subscription_group = true;  // [autoCreateSubscriptionGroup]
 
   // Registration with nameservers every 30 s [registerNameServerPeriod], each call waiting

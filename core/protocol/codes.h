@@ -83,7 +83,7 @@ inline constexpr int32_t kPullFlagClassFilter = 1 << 3;
 inline constexpr int32_t kPullFlagLitePull = 1 << 4;
 
 // Well-known topics and names.
-inline constexpr char kDefaultTopic[] = "TBW102";          // template for auto-created topics
+inline constexpr char kDefaultTopic[] = "TBW102";  // template for auto-created topics
 inline constexpr char kScheduleTopic[] = "SCHEDULE_TOPIC_XXXX";
 inline constexpr char kRetryGroupTopicPrefix[] = "%RETRY%";
 inline constexpr char kDlqGroupTopicPrefix[] = "%DLQ%";

@@ -1,9 +1,9 @@
 #include "core/protocol/fields.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace apogee::protocol {
 
@@ -102,8 +102,8 @@ std::optional<int64_t> FieldReader::OptInt64(std::string_view key) {
 std::optional<int32_t> FieldReader::OptInt32(std::string_view key) {
   const std::string* v = Find(key, false);
   if (v == nullptr || Trim(*v).empty()) return std::nullopt;
-  std::optional<int64_t> r = ParseInt(key, *v, std::numeric_limits<int32_t>::min(),
-                                      std::numeric_limits<int32_t>::max());
+  std::optional<int64_t> r =
+      ParseInt(key, *v, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
   if (!r.has_value()) return std::nullopt;
   return static_cast<int32_t>(*r);
 }
