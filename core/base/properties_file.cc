@@ -241,4 +241,36 @@ Result<bool> PropertyBool(const PropertyEntry& e) {
   return BadPropertyValue(e, "not true or false");
 }
 
+std::string EscapePropertyValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case ' ':
+        if (i == 0 || i + 1 == value.size()) out += '\\';
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace apogee

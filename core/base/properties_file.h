@@ -79,4 +79,8 @@ Result<bool> PropertyBool(const PropertyEntry& e);
 // The error for `e` with `why`, in the format above.
 Status BadPropertyValue(const PropertyEntry& e, std::string_view why);
 
+// `value` written so that ParseProperties reads it back unchanged after "key=": backslashes,
+// line breaks, tabs, form feeds and leading or trailing blanks are escaped.
+std::string EscapePropertyValue(std::string_view value);
+
 }  // namespace apogee
