@@ -68,7 +68,9 @@ Result<BrokerConfigLoad> LoadBrokerConfig(const BrokerCommandLine& cl, std::stri
 
 // The effective config as broker.conf lines ("key=value\n", RocketMQ's names and units), every
 // mapped key or, with `important_only`, those mqbroker -m prints. ParseBrokerConfig reads the
-// output back to the same config (except store_ipv4 when announce_host is not IPv4).
+// output back to the same config, except store_ipv4 when announce_host is not IPv4, and
+// delete_when_hour -1 ("any hour"), which RocketMQ cannot say: it renders as deleteWhen=-1,
+// which the reader refuses.
 std::string RenderBrokerConfig(const BrokerConfig& config, bool important_only = false);
 
 }  // namespace apogee::broker
