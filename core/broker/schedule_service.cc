@@ -8,10 +8,15 @@
 #include "core/base/assert.h"
 #include "core/base/log.h"
 #include "core/protocol/codes.h"
+#include "core/protocol/message.h"
 #include "core/remoting/json.h"
 
 namespace apogee::broker {
 namespace {
+
+constexpr std::string_view kPropertyDelay = protocol::property::kDelay;
+constexpr std::string_view kPropertyRealTopic = protocol::property::kRealTopic;
+constexpr std::string_view kPropertyRealQueueId = protocol::property::kRealQueueId;
 
 // Bytes read from a level's queue at once, beyond the first record (always served).
 constexpr uint32_t kReadBytesMax = 1u << 20;
@@ -63,18 +68,14 @@ void DelayRewrite::ApplyTo(store::MessageToStore& message) const {
   message.properties = properties;
 }
 
-Result<std::optional<DelayRewrite>> PrepareDelay(const DelayLevels& levels,
-                                                 const store::MessageToStore& message) {
+std::optional<DelayRewrite> PrepareDelay(const DelayLevels& levels,
+                                         const store::MessageToStore& message) {
   // Half and rolled-back transaction messages are never delayed: the commit delays the real one.
-  if (!store::IsConsumable(message.sys_flag)) return std::optional<DelayRewrite>();
+  if (!store::IsConsumable(message.sys_flag)) return std::nullopt;
   std::optional<std::string_view> delay = store::FindProperty(message.properties, kPropertyDelay);
-  if (!delay) return std::optional<DelayRewrite>();
+  if (!delay) return std::nullopt;
   std::optional<int64_t> level = ParseInt(*delay);
-  if (!level) {
-    return Status(ErrorCode::kInvalidArgument,
-                  fmt::format("DELAY property '{}' is not an integer", *delay));
-  }
-  if (*level <= 0) return std::optional<DelayRewrite>();
+  if (!level || *level <= 0) return std::nullopt;
   DelayRewrite rewrite;
   rewrite.level = levels.Clamp(static_cast<int32_t>(std::min<int64_t>(*level, kDelayLevelsMax)));
   rewrite.queue_id = rewrite.level - 1;
@@ -83,7 +84,7 @@ Result<std::optional<DelayRewrite>> PrepareDelay(const DelayLevels& levels,
   props.Set(kPropertyRealTopic, std::string(message.topic));
   props.Set(kPropertyRealQueueId, fmt::format("{}", message.queue_id));
   rewrite.properties = props.Encode();
-  return std::optional<DelayRewrite>(std::move(rewrite));
+  return rewrite;
 }
 
 int64_t DueTimeMillis(const DelayLevels& levels, int32_t level, int64_t store_timestamp_ms) {

@@ -70,9 +70,6 @@
 
 namespace apogee::broker {
 
-inline constexpr std::string_view kPropertyDelay = "DELAY";
-inline constexpr std::string_view kPropertyRealTopic = "REAL_TOPIC";
-inline constexpr std::string_view kPropertyRealQueueId = "REAL_QID";
 inline constexpr char kDelayOffsetFile[] = "config/delayOffset.json";
 
 // Decoded properties that can be edited and encoded again, keeping their order.
@@ -98,10 +95,10 @@ struct DelayRewrite {
   void ApplyTo(store::MessageToStore& message) const;
 };
 
-// nullopt when `message` is not to be delayed (no DELAY, DELAY <= 0, or a prepared or rolled-back
-// transaction message); kInvalidArgument when DELAY is not an integer.
-Result<std::optional<DelayRewrite>> PrepareDelay(const DelayLevels& levels,
-                                                 const store::MessageToStore& message);
+// nullopt when `message` is not to be delayed: no DELAY, DELAY not a positive integer (treated as
+// 0, as protocol::Message::DelayLevel() does), or a prepared or rolled-back transaction message.
+std::optional<DelayRewrite> PrepareDelay(const DelayLevels& levels,
+                                         const store::MessageToStore& message);
 
 // The due time (ms since the epoch) of a record stored in the schedule queue of `level`.
 int64_t DueTimeMillis(const DelayLevels& levels, int32_t level, int64_t store_timestamp_ms);
@@ -150,7 +147,7 @@ class ScheduleService : public std::enable_shared_from_this<ScheduleService> {
   void Notify(int32_t level);
 
   // See PrepareDelay().
-  Result<std::optional<DelayRewrite>> Prepare(const store::MessageToStore& message) const {
+  std::optional<DelayRewrite> Prepare(const store::MessageToStore& message) const {
     return PrepareDelay(levels_, message);
   }
   // Writes the offsets whose copies are durable, if they changed since the last write. Works
