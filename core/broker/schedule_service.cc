@@ -221,11 +221,12 @@ void ScheduleService::LevelLoop(int32_t level) {
     if (got.messages.empty() && got.corrupt_skipped == 0) {
       bool movable = got.status == store::GetStatus::kOffsetTooSmall ||
                      got.status == store::GetStatus::kOffsetOverflowBadly ||
-                     got.status == store::GetStatus::kNoMessageInQueue;
+                     got.status == store::GetStatus::kNoMessageInQueue ||
+                     got.status == store::GetStatus::kMessageWasRemoving;
       if (movable && got.next_begin_offset != offset) {
-        // Retention removed the head of the queue, or the queue holds less than the offset says
-        // (a store that lost its unsynced tail): follow the store, so new messages are not
-        // passed over.
+        // Retention removed the head of the queue (or the records it points at), or the queue
+        // holds less than the offset says (a store that lost its unsynced tail): follow the
+        // store, so new messages are not passed over.
         LOG_WARN("schedule: level {} offset {} moved to {} ({})", level, offset,
                  got.next_begin_offset, store::GetStatusName(got.status));
         MoveTo(level, got.next_begin_offset);
