@@ -39,10 +39,19 @@
 #include <vector>
 
 #include "core/base/time.h"
-#include "core/nameserver/route_types.h"
+#include "core/protocol/bodies.h"
 #include "core/protocol/headers.h"
 
 namespace apogee::nameserver {
+
+// The route table keeps and answers with the protocol's own body types.
+using protocol::BrokerData;
+using protocol::ClusterInfo;
+using protocol::DataVersion;
+using protocol::QueueData;
+using protocol::TopicConfig;
+using protocol::TopicConfigSerializeWrapper;
+using protocol::TopicRouteData;
 
 class RouteInfoManager {
  public:
