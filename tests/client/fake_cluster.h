@@ -5,12 +5,14 @@
 // SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE with codes taken from a script. The test body runs on a
 // client node of its own.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "core/protocol/headers.h"
 #include "core/remoting/remoting_server.h"
 #include "sim/world.h"
+#include "tests/protocol/message_test_util.h"
 
 namespace apogee::client_test {
 
@@ -36,6 +39,28 @@ struct FakeBroker {
   std::vector<RemotingCommand> others;  // every other request
   int64_t next_offset = 0;
   std::unique_ptr<RemotingServer> server;
+  // Pull side: stored messages per (topic, queue), committed offsets, known consumers.
+  std::map<std::pair<std::string, int32_t>, std::vector<protocol::StoredSpec>> logs;
+  std::map<std::pair<std::string, int32_t>, int64_t> committed;  // group-less: one group
+  std::map<std::string, std::set<std::string>> consumers;        // group -> client ids
+  int64_t next_physical = 0;
+
+  // Appends a message to a queue's log; returns its queue offset.
+  int64_t Store(const std::string& topic, int32_t queue, const std::string& body,
+                const std::string& tags = "") {
+    auto& log = logs[{topic, queue}];
+    protocol::StoredSpec spec;
+    spec.topic = topic;
+    spec.queue_id = queue;
+    spec.body.assign(body.begin(), body.end());
+    if (!tags.empty()) spec.properties["TAGS"] = tags;
+    spec.properties["UNIQ_KEY"] = fmt::format("{}-{}-{}", topic, queue, log.size());
+    spec.queue_offset = static_cast<int64_t>(log.size());
+    spec.physical_offset = next_physical;
+    next_physical += 1000;
+    log.push_back(spec);
+    return spec.queue_offset;
+  }
 
   std::string addr() const { return host + ":10911"; }
   size_t Count(int32_t code) const {
@@ -136,6 +161,109 @@ class FakeCluster {
     return server;
   }
 
+  static RemotingCommand Ok() { return protocol::MakeResponseCommand(0); }
+
+  // PULL_MESSAGE (long polls hold 1 s), offsets, heartbeats, consumer lists and locks.
+  void RegisterPullSide(io::Env& env, FakeBroker& b, RequestDispatcher& d) {
+    namespace rq = protocol::request;
+    io::Env* e = &env;
+    d.Register(rq::kHeartBeat,
+               [&b](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
+                 b.others.push_back(request);
+                 std::string_view text(reinterpret_cast<const char*>(request.body.data()),
+                                       request.body.size());
+                 auto hb = protocol::HeartbeatData::FromJson(text);
+                 if (hb.ok()) {
+                   for (const auto& c : hb->consumer_data_set)
+                     b.consumers[c.group_name].insert(hb->client_id);
+                 }
+                 return std::optional(Ok());
+               });
+    d.Register(rq::kGetConsumerListByGroup,
+               [&b](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
+                 auto h = protocol::ConsumerGroupHeader::Decode(request.ext_fields);
+                 protocol::ConsumerListBody body;
+                 for (const auto& id : b.consumers[h.ok() ? h->consumer_group : ""]) {
+                   body.consumer_id_list.push_back(id);
+                 }
+                 RemotingCommand r = Ok();
+                 std::string json = body.ToJson();
+                 r.body.assign(json.begin(), json.end());
+                 return std::optional(r);
+               });
+    d.Register(rq::kLockBatchMq,
+               [&b](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
+                 b.others.push_back(request);
+                 std::string_view text(reinterpret_cast<const char*>(request.body.data()),
+                                       request.body.size());
+                 auto body = protocol::LockBatchRequestBody::FromJson(text);
+                 protocol::LockBatchResponseBody out;
+                 if (body.ok()) out.lock_ok_mq_set = body->mq_set;
+                 RemotingCommand r = Ok();
+                 std::string json = out.ToJson();
+                 r.body.assign(json.begin(), json.end());
+                 return std::optional(r);
+               });
+    d.Register(rq::kQueryConsumerOffset, [&b](const std::shared_ptr<RemotingConnection>&,
+                                              RemotingCommand request) {
+      auto h = protocol::QueryConsumerOffsetRequestHeader::Decode(request.ext_fields);
+      auto it = b.committed.find({h->topic, h->queue_id});
+      if (it == b.committed.end()) {
+        return std::optional(protocol::MakeResponseCommand(protocol::response::kQueryNotFound));
+      }
+      RemotingCommand r = Ok();
+      protocol::OffsetResponseHeader{it->second}.Encode(r.ext_fields);
+      return std::optional(r);
+    });
+    d.Register(rq::kUpdateConsumerOffset,
+               [&b](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
+                 b.others.push_back(request);
+                 auto h = protocol::UpdateConsumerOffsetRequestHeader::Decode(request.ext_fields);
+                 b.committed[{h->topic, h->queue_id}] = h->commit_offset;
+                 return std::optional(Ok());
+               });
+    d.Register(rq::kGetMaxOffset, [&b](const std::shared_ptr<RemotingConnection>&,
+                                       RemotingCommand request) {
+      auto h = protocol::QueueRequestHeader::Decode(request.ext_fields);
+      RemotingCommand r = Ok();
+      protocol::OffsetResponseHeader{static_cast<int64_t>(b.logs[{h->topic, h->queue_id}].size())}
+          .Encode(r.ext_fields);
+      return std::optional(r);
+    });
+    d.Register(rq::kPullMessage,
+               [&b, e](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
+                 auto h = protocol::PullMessageRequestHeader::Decode(request.ext_fields);
+                 const auto key = std::make_pair(h->topic, h->queue_id);
+                 auto size = static_cast<int64_t>(b.logs[key].size());
+                 if (h->queue_offset >= size && (h->sys_flag & protocol::kPullFlagSuspend) != 0) {
+                   e->scheduler.Sleep(1s);
+                   size = static_cast<int64_t>(b.logs[key].size());
+                 }
+                 protocol::PullMessageResponseHeader rh;
+                 rh.min_offset = 0;
+                 rh.max_offset = size;
+                 int32_t code = 0;
+                 RemotingCommand r;
+                 if (h->queue_offset > size) {
+                   code = protocol::response::kPullOffsetMoved;
+                   rh.next_begin_offset = size;
+                 } else if (h->queue_offset == size) {
+                   code = protocol::response::kPullNotFound;
+                   rh.next_begin_offset = size;
+                 } else {
+                   int64_t end = std::min(size, h->queue_offset + h->max_msg_nums);
+                   for (int64_t i = h->queue_offset; i < end; ++i) {
+                     protocol::AppendStoredRecord(b.logs[key][static_cast<size_t>(i)], &r.body);
+                   }
+                   rh.next_begin_offset = end;
+                 }
+                 RemotingCommand resp = protocol::MakeResponseCommand(code);
+                 resp.body = std::move(r.body);
+                 rh.Encode(resp.ext_fields);
+                 return std::optional(resp);
+               });
+  }
+
   void StartBroker(io::Env& env, FakeBroker& b) {
     auto d = std::make_shared<RequestDispatcher>();
     io::Env* e = &env;
@@ -164,7 +292,10 @@ class FakeCluster {
     };
     d->Register(protocol::request::kSendMessageV2, on_send);
     d->Register(protocol::request::kSendBatchMessage, on_send);
-    for (int32_t code : {protocol::request::kHeartBeat, protocol::request::kUnregisterClient}) {
+    RegisterPullSide(env, b, *d);
+    for (int32_t code :
+         {protocol::request::kUnregisterClient, protocol::request::kConsumerSendMsgBack,
+          protocol::request::kUnlockBatchMq}) {
       d->Register(code, [&b](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
         b.others.push_back(request);
         return std::optional(protocol::MakeResponseCommand(0));
