@@ -5,6 +5,7 @@
 // fills it from a RocketMQ config file (core/broker/broker_config_file.h); tests and the
 // simulator set fields directly.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,6 +42,12 @@ struct BrokerConfig {
   // [shortPollingTimeMills for short polling; the hold service checks every 5 s].
   bool long_polling = true;
   Duration long_polling_check = std::chrono::seconds(5);
+  // Without long polling a SUSPEND pull is held this long instead [shortPollingTimeMills 1 s].
+  Duration short_polling_time = std::chrono::seconds(1);
+  // Requests of one connection handled at once; beyond it they are answered SYSTEM_BUSY. Pulls
+  // parked for long polling count against the same limit (Netty has no such limit; Apogee
+  // bounds every queue).
+  size_t connection_requests_max = 256;
   // Most bytes and messages one pull may return [maxTransferBytesOnMessageInMemory 256 KiB,
   // maxTransferCountOnMessageInMemory 32].
   uint32_t pull_bytes_max = 256 * 1024;
