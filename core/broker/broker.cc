@@ -52,9 +52,9 @@ std::shared_ptr<RequestDispatcher> MakeDispatcher(const std::weak_ptr<BrokerCont
   d->Register(request::kGetConsumerListByGroup, Serve(ctx, HandleGetConsumerListByGroup));
   d->Register(request::kUpdateAndCreateTopic, Serve(ctx, HandleUpdateAndCreateTopic));
   d->Register(request::kGetAllTopicConfig, Serve(ctx, HandleGetAllTopicConfig));
-  // TODO(send-back): CONSUMER_SEND_MSG_BACK (36) from core/broker/send_back.*.
-  // TODO(queue-lock): LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42) from
-  //   core/broker/queue_lock_manager.*.
+  d->Register(request::kConsumerSendMsgBack, Serve(ctx, HandleConsumerSendMsgBack));
+  d->Register(request::kLockBatchMq, Serve(ctx, HandleLockBatchMq));
+  d->Register(request::kUnlockBatchMq, Serve(ctx, HandleUnlockBatchMq));
   // Not served: END_TRANSACTION (37); transactional half messages are stored unqueued as sent.
   return d;
 }
@@ -98,8 +98,9 @@ Status OpenState(const std::shared_ptr<BrokerContext>& ctx) {
         return raw->MaxOffset(topic, queue);
       });
   ctx->namesrv_client = std::make_unique<RemotingClient>(env);
-  // TODO(schedule): start the schedule service here and hand it the delay hook
-  //   (core/broker/schedule_service.*); until then DELAY messages are stored as sent.
+  ctx->locks = std::make_unique<QueueLockManager>(config.lock_expiry);
+  APOGEE_ASSIGN_OR_RETURN(ctx->schedule,
+                          ScheduleService::Create(env, ctx->store, ctx->config));  // may yield
   return Status::Ok();
 }
 
@@ -131,6 +132,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(io::Env& env, BrokerConfig config)
     if (ctx->store != nullptr) ctx->store->Shutdown().IgnoreError();
     return opened;
   }
+  ctx->schedule->Start();
   ctx->ready = true;
   LOG_INFO("broker: {} of cluster {} serving at {} (store {})", ctx->config.broker_name,
            ctx->config.cluster_name, ctx->BrokerAddr(), ctx->config.store_root);
@@ -196,8 +198,14 @@ void Broker::Shutdown() {
   Status offsets = ctx.offsets->Persist();
   if (!offsets.ok()) LOG_ERROR("broker: offsets not persisted at shutdown: {}", offsets.ToString());
   if (ctx.topics->dirty()) ctx.topics->Persist().IgnoreError();  // logged
+  // The schedule service stops before the store, and persists once more after the store's
+  // shutdown made every delivered copy durable (so a restart repeats none).
+  Status schedule = ctx.schedule->Stop();
+  if (!schedule.ok()) LOG_WARN("broker: schedule service stop: {}", schedule.ToString());
   Status store = ctx.store->Shutdown();
   if (!store.ok()) LOG_ERROR("broker: store shutdown: {}", store.ToString());
+  schedule = ctx.schedule->Persist();
+  if (!schedule.ok()) LOG_WARN("broker: schedule offsets: {}", schedule.ToString());
   LOG_INFO("broker: {} stopped", ctx.config.broker_name);
 }
 

@@ -54,9 +54,9 @@ class Broker {
   ConsumerOffsetManager& offsets() { return *ctx_->offsets; }
   ConsumerManager& consumers() { return *ctx_->consumers; }
   PullHoldService& hold() { return *ctx_->hold; }
+  ScheduleService& schedule() { return *ctx_->schedule; }
+  QueueLockManager& locks() { return *ctx_->locks; }
   const RegistrationStats& registration_stats() const { return ctx_->registration; }
-  // Where SEND_MESSAGE hands messages with a DELAY level (the schedule service sets it).
-  void set_delay_hook(DelayHook hook) { ctx_->delay_hook = std::move(hook); }
 
  private:
   explicit Broker(std::shared_ptr<BrokerContext> ctx) : ctx_(std::move(ctx)) {}

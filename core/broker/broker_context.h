@@ -24,6 +24,8 @@
 #include "core/broker/consumer_manager.h"
 #include "core/broker/consumer_offset_manager.h"
 #include "core/broker/pull_hold_service.h"
+#include "core/broker/queue_lock_manager.h"
+#include "core/broker/schedule_service.h"
 #include "core/broker/topic_manager.h"
 #include "core/io/env.h"
 #include "core/io/sync.h"
@@ -31,19 +33,6 @@
 #include "core/store/message_store.h"
 
 namespace apogee::broker {
-
-// Where a single sent message is stored. The delay hook may move it.
-struct Destination {
-  std::string topic;
-  int32_t queue_id = 0;
-  std::string properties;  // encoded key\x01value\x02...
-};
-
-// Called for a SEND_MESSAGE whose DELAY property is a level > 0 (the schedule service redirects
-// it into SCHEDULE_TOPIC_XXXX queue level-1, keeping the real topic and queue in properties).
-// Returns where to store it instead, or nullopt to store it as sent. Must not yield.
-using DelayHook =
-    std::function<std::optional<Destination>(const Destination& sent, int32_t delay_level)>;
 
 // Short-lived fibers the broker spawns (answers to parked pulls, notifications, registration
 // calls); Shutdown joins them before it closes what they use.
@@ -80,7 +69,10 @@ struct BrokerContext : std::enable_shared_from_this<BrokerContext> {
   std::unique_ptr<ConsumerOffsetManager> offsets;
   std::unique_ptr<ConsumerManager> consumers;
   std::unique_ptr<PullHoldService> hold;
-  DelayHook delay_hook;
+  // Delayed messages: SEND_MESSAGE hands every single message to schedule->Prepare(), which
+  // moves a DELAY level > 0 into SCHEDULE_TOPIC_XXXX.
+  std::shared_ptr<ScheduleService> schedule;
+  std::unique_ptr<QueueLockManager> locks;  // LOCK_BATCH_MQ / UNLOCK_BATCH_MQ
   std::unique_ptr<RemotingServer> server;
   std::unique_ptr<RemotingClient> namesrv_client;  // registration requests
   RegistrationStats registration;

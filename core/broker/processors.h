@@ -8,7 +8,7 @@
 //
 // Files: send_processor.cc (10, 310, 320), pull_processor.cc (11), offset_processor.cc
 // (14, 15, 29, 30, 31), query_processor.cc (12, 33), client_processor.cc (34, 35, 38),
-// admin_processor.cc (17, 21).
+// admin_processor.cc (17, 21), send_back_processor.cc (36, 41, 42).
 
 #include <memory>
 #include <optional>
@@ -63,6 +63,14 @@ void NotifyConsumerIdsChanged(const std::shared_ptr<BrokerContext>& ctx, const s
 // Makes sure the broker learns when `connection` closes (its clients are then unregistered):
 // the first call per connection starts a watcher task.
 void WatchConnection(const std::shared_ptr<BrokerContext>& ctx, const Connection& connection);
+
+// CONSUMER_SEND_MSG_BACK, LOCK_BATCH_MQ, UNLOCK_BATCH_MQ (send_back_processor.cc).
+Response HandleConsumerSendMsgBack(BrokerContext& ctx, const Connection& connection,
+                                   const RemotingCommand& request);
+Response HandleLockBatchMq(BrokerContext& ctx, const Connection& connection,
+                           const RemotingCommand& request);
+Response HandleUnlockBatchMq(BrokerContext& ctx, const Connection& connection,
+                             const RemotingCommand& request);
 
 Response HandleUpdateAndCreateTopic(BrokerContext& ctx, const Connection& connection,
                                     const RemotingCommand& request);

@@ -26,6 +26,13 @@ namespace {
 using protocol::SendMessageRequestHeader;
 namespace response = protocol::response;
 
+// Where a message is stored.
+struct Destination {
+  std::string topic;
+  int32_t queue_id = 0;
+  std::string properties;  // encoded key\x01value\x02...
+};
+
 // A message ready for the store, owning the bytes MessageToStore points at.
 struct Outgoing {
   Destination where;
@@ -66,12 +73,6 @@ std::string WithoutProperty(std::string_view properties, std::string_view key) {
     if (k != key) kept.emplace_back(std::string(k), std::string(v));
   }
   return store::EncodeProperties(kept);
-}
-
-int32_t DelayLevelOf(std::string_view properties) {
-  auto delay = store::FindProperty(properties, protocol::property::kDelay);
-  if (!delay.has_value()) return 0;
-  return static_cast<int32_t>(protocol::ParseDecimal(*delay, INT32_MIN, INT32_MAX).value_or(0));
 }
 
 // Where each record of a batch starts, from the first record's offset and the record sizes:
@@ -206,17 +207,6 @@ Response HandleSendMessage(BrokerContext& ctx, const Connection& connection,
     m.body = request.body;
     m.flag = h.flag;
     RetryToDlq(ctx, h, &m);
-    int32_t delay = DelayLevelOf(m.where.properties);
-    if (delay > 0 && store::IsConsumable(sys_flag)) {
-      std::optional<Destination> moved;
-      if (ctx.delay_hook) moved = ctx.delay_hook(m.where, delay);
-      if (moved.has_value()) {
-        m.where = std::move(*moved);
-      } else {
-        LOG_DEBUG("broker: no schedule service: message with DELAY={} stored in {} as is", delay,
-                  m.where.topic);
-      }
-    }
     messages.push_back(std::move(m));
   } else {
     if (h.topic.starts_with(protocol::kRetryGroupTopicPrefix)) {
@@ -239,29 +229,38 @@ Response HandleSendMessage(BrokerContext& ctx, const Connection& connection,
   }
 
   std::vector<store::MessageToStore> to_store;
-  std::vector<uint64_t> sizes;
-  for (const Outgoing& m : messages) {
-    to_store.push_back(ToStore(m, h, connection, sys_flag));
-    sizes.push_back(store::RecordSizeOf(to_store.back()));
+  for (const Outgoing& m : messages) to_store.push_back(ToStore(m, h, connection, sys_flag));
+  // A single message with a DELAY level goes to SCHEDULE_TOPIC_XXXX instead (the schedule
+  // service delivers it to its topic when due); `delay` owns the rewritten properties.
+  std::optional<DelayRewrite> delay;
+  if (!batch && ctx.schedule != nullptr) {
+    delay = ctx.schedule->Prepare(to_store.front());
+    if (delay.has_value()) delay->ApplyTo(to_store.front());
   }
+  std::vector<uint64_t> sizes;
+  for (const store::MessageToStore& m : to_store) sizes.push_back(store::RecordSizeOf(m));
   store::PutResult put =
       batch ? ctx.store->PutBatch(to_store) : ctx.store->Put(to_store.front());  // may yield
+  const store::MessageToStore& stored = to_store.front();
   if (put.status != store::PutStatus::kOk && put.status != store::PutStatus::kFlushDiskTimeout) {
     auto [code, remark] = PutFailure(put);
-    LOG_WARN("broker: put to {}:{} failed: {} ({})", messages.front().where.topic,
-             messages.front().where.queue_id, store::PutStatusName(put.status), put.error);
+    LOG_WARN("broker: put to {}:{} failed: {} ({})", stored.topic, stored.queue_id,
+             store::PutStatusName(put.status), put.error);
     return Reply(request, code, std::move(remark));
   }
   APOGEE_ASSERT(put.message_count == messages.size());
   APOGEE_ASSERT(put.physical_offset >= 0);
 
-  // Wake the pulls parked on the queue (a batch wakes them all; one message only those whose
-  // filter takes its tags).
-  const Destination& where = messages.front().where;
-  std::optional<int64_t> tags_code;
-  if (!batch) tags_code = store::TagsCode(where.properties);
-  ctx.hold->Notify(where.topic, where.queue_id, ctx.MaxOffset(where.topic, where.queue_id),
-                   tags_code);
+  if (delay.has_value()) {
+    ctx.schedule->Notify(delay->level);
+  } else {
+    // Wake the pulls parked on the queue (a batch wakes them all; one message only those whose
+    // filter takes its tags).
+    std::optional<int64_t> tags_code;
+    if (!batch) tags_code = store::TagsCode(stored.properties);
+    ctx.hold->Notify(stored.topic, stored.queue_id, ctx.MaxOffset(stored.topic, stored.queue_id),
+                     tags_code);
+  }
 
   protocol::SendMessageResponseHeader answer;
   std::vector<int64_t> offsets =
@@ -270,7 +269,9 @@ Response HandleSendMessage(BrokerContext& ctx, const Connection& connection,
     if (i > 0) answer.msg_id += ',';
     answer.msg_id += ctx.store->OffsetMsgIdOf(offsets[i]);
   }
-  answer.queue_id = where.queue_id;
+  // As RocketMQ: the queue asked for (or picked), even when the message went to the DLQ or the
+  // schedule topic; the offset is the one in the queue it was stored in.
+  answer.queue_id = queue_id;
   answer.queue_offset = put.queue_offset;
   RemotingCommand reply;
   if (put.status == store::PutStatus::kFlushDiskTimeout) {

@@ -251,29 +251,37 @@ TEST(BrokerSendTest, RetryTopicSendOverMaxReconsumeGoesToTheDlq) {
   });
 }
 
-TEST(BrokerSendTest, DelayedMessagesGoThroughTheDelayHook) {
-  // Proves a DELAY > 0 message is stored as sent without a schedule service, and is stored
-  // where the delay hook says when one is set.
-  BrokerRig rig;
+TEST(BrokerSendTest, DelayedMessagesWaitInTheScheduleTopic) {
+  // Proves a DELAY=2 (5 s) send is stored in SCHEDULE_TOPIC_XXXX queue 1, answered with the queue
+  // asked for, not delivered early, and then delivered to its topic, where a long-polling pull
+  // parked on the queue receives it.
+  BrokerConfig config = BrokerRig::DefaultConfig();
+  config.long_polling_check = 1s;
+  BrokerRig rig(config);
   rig.Run([&](io::Env& env) {
     ASSERT_TRUE(rig.WaitUntilUp(env));
     TestClient c(env, rig.address());
-    c.CreateTopicOk("T", 1);
-    c.SendOk("T", 0, "x", Props({{"DELAY", "3"}}));
-    EXPECT_EQ(rig.broker().store().MaxOffset("T", 0), 1);
-    int32_t seen_level = 0;
-    rig.broker().set_delay_hook([&](const Destination& sent, int32_t level) {
-      seen_level = level;
-      Destination d = sent;
-      d.topic = protocol::kScheduleTopic;
-      d.queue_id = level - 1;
-      return std::optional<Destination>(d);
-    });
-    auto a = c.SendOk("T", 0, "y", Props({{"DELAY", "3"}}));
-    EXPECT_EQ(seen_level, 3);
-    EXPECT_EQ(a.queue_id, 2);
-    EXPECT_EQ(rig.broker().store().MaxOffset(protocol::kScheduleTopic, 2), 1);
-    EXPECT_EQ(rig.broker().store().MaxOffset("T", 0), 1);
+    TestClient consumer(env, rig.address());
+    c.CreateTopicOk("T", 2);
+    Instant sent = env.clock.Now();
+    auto a = c.SendOk("T", 1, "later", Props({{"DELAY", "2"}, {"TAGS", "x"}}));
+    EXPECT_EQ(a.queue_id, 1);
+    EXPECT_EQ(rig.broker().store().MaxOffset(protocol::kScheduleTopic, 1), 1);
+    EXPECT_EQ(rig.broker().store().MaxOffset("T", 1), -1);
+
+    auto h = TestClient::PullHeader("T", 1, 0);
+    h.sys_flag |= protocol::kPullFlagSuspend;
+    h.suspend_timeout_millis = 30000;
+    RemotingCommand r = consumer.Pull(h);
+    Instant got = env.clock.Now();
+    ASSERT_EQ(r.code, response::kSuccess) << r.remark.value_or("");
+    EXPECT_GE(got - sent, 5s);
+    EXPECT_LT(got - sent, 7s);
+    auto m = TestClient::Messages(r);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(TestClient::BodyOf(m[0]), "later");
+    EXPECT_EQ(m[0].Tags(), "x");
+    EXPECT_FALSE(m[0].HasProperty("REAL_TOPIC"));
   });
 }
 
