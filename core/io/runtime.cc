@@ -116,6 +116,7 @@ const std::string& Runtime::GroupName(GroupId group) const {
 
 void Runtime::KillGroup(GroupId group) {
   Group& g = GroupOf(group);
+  if (!g.killed && g.live > 0) unwinding_groups_++;
   g.killed = true;
   for (auto& [id, fiber] : fibers_) {
     if (fiber->group != group || fiber->killed) continue;
@@ -160,6 +161,7 @@ FiberHandle Runtime::Spawn(GroupId group, std::string name, std::function<void()
   FiberHandle handle(fiber->control);
   Fiber* raw = fiber.get();
   fibers_.emplace(raw->id, std::move(fiber));
+  if (g.killed && g.live == 0) unwinding_groups_++;
   g.live++;
   MakeReady(raw);
   return handle;
@@ -341,7 +343,10 @@ Deadline Runtime::NextEventTime() {
 void Runtime::RunOne() {
   APOGEE_ASSERT(!ready_.empty());
   size_t pick = 0;
-  if (yielders_ > 0) {
+  std::optional<size_t> killed = unwinding_groups_ > 0 ? PickYoungestKilled() : std::nullopt;
+  if (killed.has_value()) {
+    pick = *killed;
+  } else if (yielders_ > 0) {
     pick = PickHonouringYields();
   } else if (ready_.size() > 1) {
     pick = hooks_->PickReady(ready_.size());
@@ -374,6 +379,18 @@ void Runtime::RunOne() {
   if (fiber->state == Fiber::State::kDone) Reap(fiber);
 }
 
+std::optional<size_t> Runtime::PickYoungestKilled() const {
+  // A killed node unwinds youngest fiber first, before anything else runs, as a stack unwinds:
+  // a fiber's objects are usually used by fibers it spawned later, which are gone by the time
+  // its own destructors run (a consumer's pull loops before the consumer that owns their state).
+  std::optional<size_t> pick;
+  for (size_t i = 0; i < ready_.size(); i++) {
+    if (!ready_[i]->killed) continue;
+    if (!pick.has_value() || ready_[i]->id > ready_[*pick]->id) pick = i;
+  }
+  return pick;
+}
+
 size_t Runtime::PickHonouringYields() {
   // Yield() promises that every fiber ready before the yield runs first, whatever order the
   // hooks pick in. So a fiber that yielded is eligible only once it is the oldest ready fiber;
@@ -393,6 +410,10 @@ void Runtime::Reap(Fiber* fiber) {
   Group& g = groups_[fiber->group];
   APOGEE_ASSERT(g.live > 0);
   g.live--;
+  if (g.killed && g.live == 0) {
+    APOGEE_ASSERT(unwinding_groups_ > 0);
+    unwinding_groups_--;
+  }
   fibers_.erase(fiber->id);  // frees the stack
   control->done = true;
   control->joiners.NotifyAll();

@@ -182,6 +182,8 @@ class Runtime {
   void MakeReady(Fiber* fiber);
   void RunOne();
   size_t PickHonouringYields();
+  // The ready killed fiber spawned last, if any is ready.
+  std::optional<size_t> PickYoungestKilled() const;
   void Reap(Fiber* fiber);
   bool FireDue(Instant now);
   Deadline NextEventTime();
@@ -198,6 +200,7 @@ class Runtime {
   FiberId next_fiber_id_ = 1;
   uint64_t next_ready_stamp_ = 1;
   size_t yielders_ = 0;           // fibers that yielded and have not run since
+  size_t unwinding_groups_ = 0;   // killed groups that still have live fibers
   std::vector<size_t> eligible_;  // scratch for PickHonouringYields()
   std::vector<HeapEntry> heap_;
   std::vector<Slot> slots_;

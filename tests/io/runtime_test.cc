@@ -1,5 +1,6 @@
 #include "core/io/runtime.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -228,6 +229,43 @@ TEST_F(RuntimeTest, KillUnwindsFibersWhileAnExceptionIsInFlightOnTheLoop) {
   }
   EXPECT_EQ(rt_.LiveFibers(g_), 0u);
   EXPECT_EQ(waits, 0);
+}
+
+TEST_F(RuntimeTest, KillGroupUnwindsYoungestFiberFirst) {
+  // Proves a killed group unwinds its fibers youngest first, before any other fiber runs, so an
+  // object owned by an old fiber (a consumer on a node's main fiber) outlives the fibers it
+  // spawned that wait on it: destroying it first would free a wait queue with waiters linked.
+  std::vector<std::string> unwound;
+  struct Recorder {
+    std::vector<std::string>* out;
+    std::string name;
+    ~Recorder() { out->push_back(name); }
+  };
+  bool other_ran_between = false;
+  s_.Spawn("owner", [&] {
+    Recorder r{&unwound, "owner"};
+    Event shared(rt_);  // waited on by the children; destroyed when the owner unwinds
+    for (int i = 0; i < 3; i++) {
+      s_.Spawn(fmt::format("child-{}", i), [&, i] {
+        Recorder c{&unwound, fmt::format("child-{}", i)};
+        shared.Wait().IgnoreError();
+      });
+    }
+    shared.Wait().IgnoreError();
+  });
+  Scheduler other(rt_, rt_.NewGroup("other"));
+  other.Spawn("bystander", [&] {
+    for (;;) {
+      if (!unwound.empty() && unwound.size() < 4) other_ran_between = true;
+      other.Sleep(1ms);
+    }
+  });
+  k_.RunFor(10ms);
+  rt_.KillGroup(g_);
+  k_.RunFor(10ms);
+  EXPECT_EQ(unwound, (std::vector<std::string>{"child-2", "child-1", "child-0", "owner"}));
+  EXPECT_FALSE(other_ran_between);
+  EXPECT_EQ(rt_.LiveFibers(g_), 0u);
 }
 
 TEST_F(RuntimeTest, KillGroupUnwindsParkedFibersAndRunsDestructors) {
