@@ -24,23 +24,6 @@ const char* OutcomeName(Outcome outcome) {
 
 int OutcomeExitCode(Outcome outcome) { return static_cast<int>(outcome); }
 
-const std::vector<Scenario>& Scenarios() {
-  static const std::vector<Scenario> scenarios = [] {
-    std::vector<Scenario> all = {DemoScenario()};
-    std::sort(all.begin(), all.end(),
-              [](const Scenario& a, const Scenario& b) { return a.name < b.name; });
-    return all;
-  }();
-  return scenarios;
-}
-
-const Scenario* FindScenario(const std::string& name) {
-  for (const Scenario& s : Scenarios()) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
 RunReport CheckDeterminism(const Scenario& scenario, RunConfig config) {
   config.record_trace = true;
   RunReport first = scenario.run(config);

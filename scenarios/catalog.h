@@ -1,0 +1,13 @@
+#pragma once
+
+// The scenario catalog: every named scenario apogee-sim knows (sim/scenario.h declares
+// Scenarios() and FindScenario(); scenarios/catalog.cc defines them over this list).
+
+#include "sim/scenario.h"
+
+namespace apogee::scenarios {
+
+// scenarios/messaging.cc
+sim::Scenario MessagingScenario();
+
+}  // namespace apogee::scenarios

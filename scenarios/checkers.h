@@ -1,0 +1,47 @@
+#pragma once
+
+// Checkers: pure functions of a run's history (sim/cluster/history.h). Each checks one promise
+// and adds what broke to a CheckResult, at most kViolationsShown lines per checker plus one line
+// with the total, so a badly broken run stays readable. Each is unit-tested on small histories
+// that hold and that break it (tests/scenarios/checkers_test.cc).
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/cluster/history.h"
+
+namespace apogee::scenarios {
+
+inline constexpr size_t kViolationsShown = 5;
+
+struct CheckResult {
+  std::vector<std::string> violations;
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  bool ok() const { return violations.empty(); }
+};
+
+// Acknowledged messages are never lost: every send that completed ok was delivered to every
+// group subscribed to its topic (clustering: to some member; broadcasting: to every member).
+// Counts "acked" and "acked_delivered_per_group".
+void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result);
+
+// Nothing is delivered that was never sent: every delivery's key belongs to a send that was
+// invoked (whatever its outcome: a failed or unknown send may still have been stored).
+void CheckNoPhantoms(const sim::History& history, CheckResult* result);
+
+// Queue order: for each consumer and queue, deliveries come in increasing offset order; going
+// back is allowed only to redeliver a message this consumer already had (a duplicate, as after
+// a restart from a committed offset), never to deliver one it skipped.
+void CheckQueueOrder(const sim::History& history, CheckResult* result);
+
+// Counts duplicates against the at-least-once policy (never a violation): per group, deliveries
+// of a message the group (clustering) or that consumer (broadcasting) already had.
+// Counts "deliveries", "duplicates" and "duplicates_<group>".
+void CountDuplicates(const sim::History& history, CheckResult* result);
+
+// All of the above.
+CheckResult CheckAll(const sim::History& history);
+
+}  // namespace apogee::scenarios

@@ -1,0 +1,261 @@
+#include "sim/cluster/cluster.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "core/base/log.h"
+#include "core/broker/broker.h"
+#include "core/client/client_instance.h"
+#include "core/client/producer.h"
+#include "core/client/push_consumer.h"
+#include "core/nameserver/name_server.h"
+#include "core/protocol/codes.h"
+
+namespace apogee::sim {
+
+namespace {
+
+constexpr uint16_t kNamesrvPort = 9876;
+constexpr uint16_t kBrokerPort = 10911;
+
+// Parks the node's main fiber for the rest of the node's life: its objects (a broker, a
+// client) live on its stack and go when a crash or the end of the world unwinds it.
+[[noreturn]] void ServeForever(io::Env& env) {
+  for (;;) env.scheduler.Sleep(std::chrono::hours(1));
+}
+
+// A store shaped for the simulator: small files, so a run keeps little in memory.
+store::StoreConfig SimStoreConfig(store::FlushType flush, uint32_t ipv4) {
+  store::StoreConfig c;
+  c.flush_type = flush;
+  c.segment_bytes = 16u << 20;
+  c.cq_entries_per_file = 100'000;
+  c.index_slots = 4'096;
+  c.index_entries_max = 65'536;
+  c.write_buffer_bytes_max = 8u << 20;
+  c.store_ipv4 = ipv4;
+  c.store_port = kBrokerPort;
+  return c;
+}
+
+}  // namespace
+
+const char* OpOutcomeName(OpOutcome outcome) {
+  switch (outcome) {
+    case OpOutcome::kPending:
+      return "pending";
+    case OpOutcome::kOk:
+      return "ok";
+    case OpOutcome::kFail:
+      return "fail";
+    case OpOutcome::kInfo:
+      return "info";
+  }
+  return "?";
+}
+
+Cluster::Cluster(World& world, ClusterSpec spec, History* history)
+    : world_(world), spec_(std::move(spec)), history_(history) {
+  for (int i = 0; i < spec_.nameservers; ++i) {
+    namesrv_addrs_.push_back(fmt::format("10.0.0.{}:{}", i + 1, kNamesrvPort));
+  }
+  for (int i = 0; i < spec_.nameservers; ++i) AddNameserver(i);
+  for (int i = 0; i < spec_.brokers; ++i) AddBroker(i);
+  int host = 0;
+  for (const GroupSpec& g : spec_.groups) {
+    GroupInfo info{g.name, spec_.topic, g.broadcasting, g.orderly, {}};
+    for (int i = 0; i < g.consumers; ++i) {
+      info.consumers.push_back(fmt::format("{}-{}", g.name, i + 1));
+      AddConsumer(g, i, host++);
+    }
+    history_->groups.push_back(std::move(info));
+  }
+  for (int i = 0; i < spec_.producers; ++i) AddProducer(i);
+}
+
+void Cluster::AddNameserver(int index) {
+  std::string host = fmt::format("10.0.0.{}", index + 1);
+  nameservers_.push_back(world_.AddNode(
+      NodeSpec{fmt::format("ns-{}", index + 1), host, [host](io::Env& env) {
+                 nameserver::NamesrvConfig config;
+                 config.listen = io::Address{host, kNamesrvPort};
+                 Result<std::unique_ptr<nameserver::NameServer>> ns =
+                     nameserver::NameServer::Start(env, config);
+                 APOGEE_ASSERT(ns.ok(), "nameserver start: {}", ns.status().ToString());
+                 ServeForever(env);
+               }}));
+}
+
+void Cluster::AddBroker(int index) {
+  std::string host = fmt::format("10.0.1.{}", index + 1);
+  std::string name = fmt::format("broker-{}", static_cast<char>('a' + index));
+  uint32_t ipv4 = (10u << 24) | (0u << 16) | (1u << 8) | static_cast<uint32_t>(index + 1);
+  brokers_.push_back(world_.AddNode(
+      NodeSpec{name, host,
+               [this, host, name, ipv4](io::Env& env) {
+                 broker::BrokerConfig config;
+                 config.broker_name = name;
+                 config.announce_host = host;
+                 config.listen = io::Address{host, kBrokerPort};
+                 for (const std::string& a : namesrv_addrs_) {
+                   config.namesrv_addrs.push_back(io::Address::Parse(a).value());
+                 }
+                 config.store_root = "store";
+                 config.store = SimStoreConfig(spec_.flush, ipv4);
+                 Result<std::unique_ptr<broker::Broker>> b = broker::Broker::Start(env, config);
+                 APOGEE_ASSERT(b.ok(), "broker start: {}", b.status().ToString());
+                 protocol::TopicConfig topic;
+                 topic.topic_name = spec_.topic;
+                 topic.read_queue_nums = spec_.queues_per_broker;
+                 topic.write_queue_nums = spec_.queues_per_broker;
+                 topic.perm = protocol::kPermRead | protocol::kPermWrite;
+                 Status created = (*b)->topics().Update(topic);
+                 APOGEE_ASSERT(created.ok(), "topic: {}", created.ToString());
+                 ServeForever(env);
+               },
+               DiskFaults{.write_latency_min = std::chrono::microseconds(5),
+                          .write_latency_max = std::chrono::microseconds(50),
+                          .sync_latency_min = std::chrono::microseconds(200),
+                          .sync_latency_max = std::chrono::milliseconds(2)}}));
+}
+
+void Cluster::AddProducer(int index) {
+  std::string host = fmt::format("10.0.2.{}", index + 1);
+  std::string name = fmt::format("producer-{}", index + 1);
+  NodeId id = static_cast<NodeId>(world_.node_count());
+  producers_.push_back(world_.AddNode(NodeSpec{
+      name, host, [this, host, name, id](io::Env& env) {
+        client::ClientConfig cc;
+        cc.namesrv_addrs = namesrv_addrs_;
+        cc.client_ip = host;
+        cc.instance_name = name;
+        auto instance = std::make_shared<client::ClientInstance>(env, cc);
+        client::ProducerConfig pc;
+        pc.group = "sim-producers";
+        client::Producer producer(instance, pc);
+        Status started = producer.Start();
+        APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
+        const Duration gap = Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
+        const uint32_t incarnation = world_.incarnation(id);
+        for (uint64_t seq = 0;; ++seq) {
+          if (!producing_) {
+            env.scheduler.Sleep(std::chrono::seconds(1));
+            continue;
+          }
+          protocol::Message msg;
+          msg.topic = spec_.topic;
+          std::string key = fmt::format("{}.{}-{}", name, incarnation, seq);
+          msg.SetKeys(key);
+          msg.body.assign(static_cast<size_t>(spec_.body_bytes),
+                          static_cast<uint8_t>('a' + seq % 26));
+          SendOp invoke;
+          invoke.producer = name;
+          invoke.key = key;
+          invoke.topic = spec_.topic;
+          invoke.invoked = world_.Now();
+          size_t op = history_->Invoke(std::move(invoke));
+          Result<client::SendResult> r = producer.Send(msg);
+          SendOp& o = history_->sends[op];
+          o.completed = world_.Now();
+          if (r.ok()) {
+            o.outcome = OpOutcome::kOk;
+            o.msg_id = r->msg_id;
+            o.queue = r->message_queue;
+            o.offset = r->queue_offset;
+          } else {
+            // A failed sync send may have been stored by an attempt that timed out: unknown.
+            o.outcome = OpOutcome::kInfo;
+            o.error = r.status().ToString();
+          }
+          env.scheduler.Sleep(gap);
+        }
+      }}));
+}
+
+void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {
+  std::string host = fmt::format("10.0.3.{}", host_index + 1);
+  std::string name = fmt::format("{}-{}", group.name, index + 1);
+  consumers_.push_back(world_.AddNode(NodeSpec{
+      name, host, [this, host, name, group](io::Env& env) {
+        client::ClientConfig cc;
+        cc.namesrv_addrs = namesrv_addrs_;
+        cc.client_ip = host;
+        cc.instance_name = name;
+        auto instance = std::make_shared<client::ClientInstance>(env, cc);
+        client::PushConsumerConfig pc;
+        pc.group = group.name;
+        pc.message_model = group.broadcasting ? protocol::MessageModel::kBroadcasting
+                                              : protocol::MessageModel::kClustering;
+        pc.consume_from_where = protocol::ConsumeFromWhere::kFirstOffset;
+        pc.consume_fibers = 1;  // one consume fiber keeps each queue's deliveries in pull order
+        pc.offset_store_dir = "offsets";
+        client::PushConsumer consumer(instance, pc);
+        Status subscribed = consumer.Subscribe(spec_.topic, "*");
+        APOGEE_ASSERT(subscribed.ok(), "subscribe: {}", subscribed.ToString());
+        // The queue is the one pulled from (a retry queue for a redelivered message).
+        auto record = [this, name, group](const std::vector<protocol::MessageExt>& msgs,
+                                          const MessageQueue& mq) {
+          for (const protocol::MessageExt& m : msgs) {
+            Delivery d;
+            d.group = group.name;
+            d.consumer = name;
+            d.queue = mq;
+            d.offset = m.queue_offset;
+            d.key = m.Keys();
+            d.msg_id = m.msg_id;
+            d.reconsume_times = m.reconsume_times;
+            d.at = world_.Now();
+            history_->deliveries.push_back(std::move(d));
+          }
+        };
+        if (group.orderly) {
+          consumer.RegisterListener(
+              client::OrderlyListener([record](const std::vector<protocol::MessageExt>& msgs,
+                                               client::ConsumeOrderlyContext& ctx) {
+                record(msgs, ctx.mq);
+                return client::ConsumeOrderlyStatus::kSuccess;
+              }));
+        } else {
+          consumer.RegisterListener(
+              client::ConcurrentListener([record](const std::vector<protocol::MessageExt>& msgs,
+                                                  client::ConsumeConcurrentlyContext& ctx) {
+                record(msgs, ctx.mq);
+                return client::ConsumeConcurrentlyStatus::kConsumeSuccess;
+              }));
+        }
+        Status started = consumer.Start();
+        APOGEE_ASSERT(started.ok(), "consumer start: {}", started.ToString());
+        ServeForever(env);
+      }}));
+}
+
+void Cluster::Start(Duration settle) {
+  for (NodeId n : nameservers_) world_.Start(n);
+  for (NodeId n : brokers_) world_.Start(n);
+  world_.RunFor(settle);
+  for (NodeId n : consumers_) world_.Start(n);
+  for (NodeId n : producers_) world_.Start(n);
+}
+
+}  // namespace apogee::sim
+
+namespace apogee::sim {
+
+void RecordWorldStats(World& world, const RunConfig& config, RunReport* report) {
+  report->buggify = world.buggify().Coverage();
+  if (config.record_trace) {
+    report->trace = world.kernel().trace().entries();
+    for (size_t g = 0; g < world.runtime().group_count(); g++) {
+      report->group_names.push_back(world.runtime().GroupName(static_cast<io::GroupId>(g)));
+    }
+  }
+  report->trace_hash = world.kernel().trace().hash();
+  report->trace_steps = world.kernel().steps();
+  report->sim_time_ns = ToNanos(world.Now());
+  report->fiber_resumes = world.runtime().fiber_resumes();
+  report->events_fired = world.runtime().events_fired();
+}
+
+}  // namespace apogee::sim

@@ -1,0 +1,153 @@
+#include "scenarios/checkers.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include <string>
+
+namespace apogee::scenarios {
+namespace {
+
+using sim::Delivery;
+using sim::GroupInfo;
+using sim::History;
+using sim::MessageQueue;
+using sim::OpOutcome;
+using sim::SendOp;
+
+const MessageQueue kQ0{"T", "broker-a", 0};
+const MessageQueue kQ1{"T", "broker-a", 1};
+
+SendOp Sent(std::string key, OpOutcome outcome, MessageQueue q = kQ0, int64_t offset = 0) {
+  SendOp s;
+  s.producer = "p1";
+  s.key = std::move(key);
+  s.topic = "T";
+  s.outcome = outcome;
+  s.queue = q;
+  s.offset = offset;
+  return s;
+}
+
+Delivery Got(std::string group, std::string consumer, std::string key, int64_t offset,
+             MessageQueue q = kQ0) {
+  Delivery d;
+  d.group = std::move(group);
+  d.consumer = std::move(consumer);
+  d.key = std::move(key);
+  d.offset = offset;
+  d.queue = q;
+  return d;
+}
+
+History TwoGroups() {
+  History h;
+  h.groups = {GroupInfo{"cg", "T", false, false, {"c1", "c2"}},
+              GroupInfo{"bg", "T", true, false, {"b1", "b2"}}};
+  return h;
+}
+
+TEST(LostCheckerTest, HoldsWhenEveryGroupGotEveryAckedMessage) {
+  History h = TwoGroups();
+  h.sends = {Sent("m0", OpOutcome::kOk, kQ0, 0), Sent("m1", OpOutcome::kOk, kQ0, 1)};
+  h.deliveries = {Got("cg", "c1", "m0", 0), Got("cg", "c2", "m1", 1), Got("bg", "b1", "m0", 0),
+                  Got("bg", "b1", "m1", 1), Got("bg", "b2", "m0", 0), Got("bg", "b2", "m1", 1)};
+  CheckResult r;
+  CheckAcknowledgedDelivered(h, &r);
+  EXPECT_TRUE(r.ok()) << r.violations[0];
+}
+
+TEST(LostCheckerTest, NamesTheGroupThatMissedAMessage) {
+  History h = TwoGroups();
+  h.sends = {Sent("m0", OpOutcome::kOk)};
+  h.deliveries = {Got("bg", "b1", "m0", 0), Got("bg", "b2", "m0", 0)};
+  CheckResult r;
+  CheckAcknowledgedDelivered(h, &r);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_NE(r.violations[0].find("never delivered to group cg"), std::string::npos)
+      << r.violations[0];
+}
+
+TEST(LostCheckerTest, BroadcastingNeedsEveryMember) {
+  History h = TwoGroups();
+  h.sends = {Sent("m0", OpOutcome::kOk)};
+  h.deliveries = {Got("cg", "c1", "m0", 0), Got("bg", "b1", "m0", 0)};
+  CheckResult r;
+  CheckAcknowledgedDelivered(h, &r);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_NE(r.violations[0].find("broadcasting consumer b2"), std::string::npos);
+}
+
+TEST(LostCheckerTest, UnknownAndFailedSendsMayBeMissing) {
+  History h = TwoGroups();
+  h.sends = {Sent("m0", OpOutcome::kInfo), Sent("m1", OpOutcome::kFail)};
+  CheckResult r;
+  CheckAcknowledgedDelivered(h, &r);
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(LostCheckerTest, ShowsFiveViolationsAndTheTotal) {
+  History h = TwoGroups();
+  h.groups.resize(1);
+  for (int i = 0; i < 8; i++) h.sends.push_back(Sent(fmt::format("m{}", i), OpOutcome::kOk));
+  CheckResult r;
+  CheckAcknowledgedDelivered(h, &r);
+  ASSERT_EQ(r.violations.size(), kViolationsShown + 1);
+  EXPECT_NE(r.violations.back().find("8 violations in all"), std::string::npos);
+}
+
+TEST(PhantomCheckerTest, ADeliveryOfAnUnsentKeyIsAPhantom) {
+  History h = TwoGroups();
+  h.sends = {Sent("m0", OpOutcome::kInfo)};
+  h.deliveries = {Got("cg", "c1", "m0", 0), Got("cg", "c1", "ghost", 1)};
+  CheckResult r;
+  CheckNoPhantoms(h, &r);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_NE(r.violations[0].find("'ghost'"), std::string::npos);
+}
+
+TEST(OrderCheckerTest, RedeliveryIsAllowedSkippingBackIsNot) {
+  History h = TwoGroups();
+  // c1: 0, 1, 2, then 1 again (a duplicate after a restart): in order.
+  h.deliveries = {Got("cg", "c1", "m0", 0), Got("cg", "c1", "m1", 1), Got("cg", "c1", "m2", 2),
+                  Got("cg", "c1", "m1", 1)};
+  CheckResult ok;
+  CheckQueueOrder(h, &ok);
+  EXPECT_TRUE(ok.ok());
+  // c2: 0, 2, then 1, which it had skipped: out of order.
+  h.deliveries = {Got("cg", "c2", "m0", 0), Got("cg", "c2", "m2", 2), Got("cg", "c2", "m1", 1)};
+  CheckResult bad;
+  CheckQueueOrder(h, &bad);
+  ASSERT_EQ(bad.violations.size(), 1u);
+  EXPECT_NE(bad.violations[0].find("T/broker-a#0@1 after offset 2"), std::string::npos)
+      << bad.violations[0];
+}
+
+TEST(OrderCheckerTest, QueuesAndConsumersAreIndependent) {
+  History h = TwoGroups();
+  h.deliveries = {Got("cg", "c1", "a", 5, kQ1), Got("cg", "c1", "b", 0, kQ0),
+                  Got("cg", "c2", "c", 3, kQ0)};
+  CheckResult r;
+  CheckQueueOrder(h, &r);
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(DuplicateCounterTest, CountsPerGroupAndPerBroadcastingConsumer) {
+  History h = TwoGroups();
+  h.deliveries = {Got("cg", "c1", "m0", 0), Got("cg", "c2", "m0", 0),  // 1 duplicate in cg
+                  Got("bg", "b1", "m0", 0), Got("bg", "b2", "m0", 0),  // none: two members
+                  Got("bg", "b2", "m0", 0)};                           // 1 duplicate in bg
+  CheckResult r;
+  CountDuplicates(h, &r);
+  EXPECT_TRUE(r.ok());
+  std::map<std::string, uint64_t> c(r.counters.begin(), r.counters.end());
+  EXPECT_EQ(c["deliveries"], 5u);
+  EXPECT_EQ(c["duplicates"], 2u);
+  EXPECT_EQ(c["duplicates_cg"], 1u);
+  EXPECT_EQ(c["duplicates_bg"], 1u);
+}
+
+}  // namespace
+}  // namespace apogee::scenarios
