@@ -206,10 +206,28 @@ void ClientInstance::RebuildBrokerAddrs() {
   }
 }
 
-Result<TopicPublishInfo*> ClientInstance::PublishInfo(const std::string& topic) {
+Result<TopicPublishInfo*> ClientInstance::PublishInfo(const std::string& topic,
+                                                      const std::string& default_topic,
+                                                      int32_t default_queue_nums) {
   auto it = publish_infos_.find(topic);
   if (it == publish_infos_.end() || !it->second.ok()) {
-    APOGEE_RETURN_IF_ERROR(UpdateRoute(topic));
+    Status updated = UpdateRoute(topic);
+    if (updated.code() == ErrorCode::kNotFound && !default_topic.empty() &&
+        default_topic != topic) {
+      io::MutexLock lock(route_mu_, env_.scheduler.After(config_.rpc_timeout * 2));
+      APOGEE_RETURN_IF_ERROR(lock.status());
+      APOGEE_ASSIGN_OR_RETURN(TopicRouteData route, FetchRoute(default_topic));
+      for (protocol::QueueData& q : route.queue_datas) {
+        int32_t n = std::min(default_queue_nums, q.write_queue_nums);
+        q.read_queue_nums = n;
+        q.write_queue_nums = n;
+      }
+      LOG_INFO("client {}: topic {} is not known yet; sending through the route of {}", client_id_,
+               topic, default_topic);
+      ApplyRoute(topic, route);
+    } else {
+      APOGEE_RETURN_IF_ERROR(updated);
+    }
     it = publish_infos_.find(topic);
   }
   if (it == publish_infos_.end() || !it->second.ok()) {

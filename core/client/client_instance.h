@@ -89,7 +89,14 @@ class ClientInstance {
   Status UpdateRoute(const std::string& topic);
   // The publish info of `topic`, fetched first if not cached (the pointer stays valid for the
   // instance's life). kNotFound when the topic has no writable queue. May yield.
-  Result<TopicPublishInfo*> PublishInfo(const std::string& topic);
+  // With a `default_topic` (the producer's createTopicKey, TBW102), a topic the nameservers do
+  // not know is sent to through the default topic's route instead, as RocketMQ's producer does:
+  // the brokers that allow auto-creation create the topic on its first message. Its queues per
+  // broker are min(default_queue_nums, the default topic's write queues). The next route
+  // refresh replaces that route by the topic's own once a broker has registered it.
+  Result<TopicPublishInfo*> PublishInfo(const std::string& topic,
+                                        const std::string& default_topic = {},
+                                        int32_t default_queue_nums = 4);
   // The readable queues of `topic`, sorted; fetched first if not cached. May yield.
   Result<std::vector<MessageQueue>> SubscribeQueues(const std::string& topic);
   // The master address of a broker group, if a cached route names it.

@@ -191,7 +191,9 @@ Result<SendResult> Producer::Send(const Message& msg, const MessageQueueSelector
   APOGEE_RETURN_IF_ERROR(Validate(msg));
   const Instant begin = env_.clock.Now();
   const Duration t = TimeoutOrDefault(timeout);
-  APOGEE_ASSIGN_OR_RETURN(TopicPublishInfo * info, instance_->PublishInfo(msg.topic));
+  APOGEE_ASSIGN_OR_RETURN(TopicPublishInfo * info,
+                          instance_->PublishInfo(msg.topic, config_.create_topic_key,
+                                                 config_.default_topic_queue_nums));
   const std::vector<MessageQueue> queues = info->queues;
   MessageQueue mq = selector(queues, msg, arg);
   Duration left = t - (env_.clock.Now() - begin);
@@ -210,7 +212,9 @@ Result<SendResult> Producer::Send(const Message& msg, const MessageQueue& queue,
 }
 
 Result<std::vector<MessageQueue>> Producer::FetchPublishMessageQueues(const std::string& topic) {
-  APOGEE_ASSIGN_OR_RETURN(TopicPublishInfo * info, instance_->PublishInfo(topic));
+  APOGEE_ASSIGN_OR_RETURN(
+      TopicPublishInfo * info,
+      instance_->PublishInfo(topic, config_.create_topic_key, config_.default_topic_queue_nums));
   return info->queues;
 }
 
@@ -224,7 +228,9 @@ Result<SendResult> Producer::SendToQueue(const Outgoing& out, const MessageQueue
 
 Result<SendResult> Producer::SendDefault(const Outgoing& out, Mode mode, Duration timeout) {
   const Instant begin = env_.clock.Now();
-  APOGEE_ASSIGN_OR_RETURN(TopicPublishInfo * info, instance_->PublishInfo(out.topic));
+  APOGEE_ASSIGN_OR_RETURN(TopicPublishInfo * info,
+                          instance_->PublishInfo(out.topic, config_.create_topic_key,
+                                                 config_.default_topic_queue_nums));
   int attempts = 1;
   if (mode == Mode::kSync) attempts += config_.retry_times_when_send_failed;
   if (mode == Mode::kAsync) attempts += config_.retry_times_when_send_async_failed;
