@@ -1,6 +1,6 @@
 // The fault-free messaging scenario: two nameservers, two brokers (SYNC_FLUSH), two producers
 // sending at a steady rate, and three consumer groups of two consumers each (clustering
-// concurrent, clustering orderly, broadcasting). After 30 simulated seconds of sending the
+// concurrent, clustering orderly, broadcasting). After 57 simulated seconds of sending the
 // producers stop and the consumers get up to 60 more seconds to drain. Checked: every
 // acknowledged message was consumed by every group (by every member for broadcasting), nothing
 // was delivered that was not sent, each consumer saw each queue in order; duplicates counted.
@@ -16,7 +16,7 @@ namespace apogee::scenarios {
 
 namespace {
 
-constexpr Duration kSendPhase = std::chrono::seconds(30);
+constexpr Duration kSendPhase = std::chrono::seconds(57);
 constexpr Duration kDrainMax = std::chrono::seconds(60);
 
 sim::RunReport RunMessaging(const sim::RunConfig& config) {
