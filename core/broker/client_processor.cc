@@ -6,6 +6,7 @@
 
 #include "core/base/log.h"
 #include "core/broker/processors.h"
+#include "core/broker/send_back.h"
 #include "core/protocol/codes.h"
 #include "core/protocol/headers.h"
 
@@ -25,7 +26,7 @@ Response HandleHeartbeat(BrokerContext& ctx, const Connection& connection,
     if (data.group_name.empty()) continue;
     // Every consumer group gets its retry topic on its first heartbeat, so sent-back messages
     // and the clients' route lookups of %RETRY%group find it.
-    ctx.topics->CreateIfAbsent(RetryTopic(data.group_name), kRetryQueueNums,
+    ctx.topics->CreateIfAbsent(RetryTopicOf(data.group_name), kRetryQueueNums,
                                protocol::kPermRead | protocol::kPermWrite, 0);  // may yield
     ctx.consumers->RegisterConsumer(data, body->client_id, connection, now);
   }

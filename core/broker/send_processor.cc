@@ -14,6 +14,7 @@
 
 #include "core/base/log.h"
 #include "core/broker/processors.h"
+#include "core/broker/send_back.h"
 #include "core/protocol/codes.h"
 #include "core/protocol/headers.h"
 #include "core/protocol/message.h"
@@ -123,7 +124,7 @@ void RetryToDlq(BrokerContext& ctx, const SendMessageRequestHeader& h, Outgoing*
   std::string group = h.topic.substr(std::string_view(protocol::kRetryGroupTopicPrefix).size());
   int32_t max = h.max_reconsume_times.value_or(ctx.config.max_reconsume_times);
   if (h.reconsume_times < max) return;
-  std::string dlq = DlqTopic(group);
+  std::string dlq = DlqTopicOf(group);
   ctx.topics->CreateIfAbsent(dlq, kDlqQueueNums, protocol::kPermWrite, 0);
   LOG_INFO("broker: message of {} reconsumed {} times (max {}): to {}", h.topic, h.reconsume_times,
            max, dlq);

@@ -13,14 +13,6 @@ namespace apogee::broker {
 
 using protocol::TopicConfig;
 
-std::string RetryTopic(std::string_view group) {
-  return fmt::format("{}{}", protocol::kRetryGroupTopicPrefix, group);
-}
-
-std::string DlqTopic(std::string_view group) {
-  return fmt::format("{}{}", protocol::kDlqGroupTopicPrefix, group);
-}
-
 Status ValidateTopicName(std::string_view topic) {
   if (topic.empty()) return Status(ErrorCode::kInvalidArgument, "The specified topic is blank.");
   if (topic.size() > kTopicNameBytesMax) {

@@ -43,10 +43,6 @@ inline constexpr int32_t kDlqQueueNums = 1;
 // Longest topic name [TopicValidator.TOPIC_MAX_LENGTH].
 inline constexpr size_t kTopicNameBytesMax = 127;
 
-// "%RETRY%group" and "%DLQ%group".
-std::string RetryTopic(std::string_view group);
-std::string DlqTopic(std::string_view group);
-
 // Why a topic name cannot be used (TopicValidator.validateTopic): empty, longer than
 // kTopicNameBytesMax, a character outside [%|a-zA-Z0-9_-], or the TBW102 template itself.
 // OK otherwise.

@@ -77,7 +77,7 @@ TEST(BrokerRegistrationTest, RegistersEveryPeriodAndAtOnceAfterATopicChange) {
       EXPECT_GE(since, std::chrono::seconds(30 * i) - 1s) << i;
       EXPECT_LE(since, std::chrono::seconds(30 * i) + 3s) << i;
     }
-    const Registration& first = ns.registrations.front();
+    const Registration first = ns.registrations.front();  // a copy: the vector grows
     EXPECT_EQ(first.header.broker_name, "broker-a");
     EXPECT_EQ(first.header.cluster_name, "DefaultCluster");
     EXPECT_EQ(first.header.broker_addr, "10.0.0.2:10911");
@@ -92,7 +92,7 @@ TEST(BrokerRegistrationTest, RegistersEveryPeriodAndAtOnceAfterATopicChange) {
     c.CreateTopicOk("Fresh", 2);
     env.scheduler.Sleep(3s);
     ASSERT_EQ(ns.registrations.size(), 5u);
-    const Registration& fresh = ns.registrations.back();
+    const Registration fresh = ns.registrations.back();
     EXPECT_LT(fresh.at - created, 1s);
     EXPECT_EQ(fresh.body.topic_config_serialize_wrapper.topic_config_table.count("Fresh"), 1u);
     EXPECT_GT(fresh.body.topic_config_serialize_wrapper.data_version.counter,
