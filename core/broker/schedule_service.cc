@@ -338,18 +338,8 @@ ScheduleService::Step ScheduleService::DeliverOne(int32_t level, const store::Re
   // message only once the commit log is durable past the copy.
   props.Set(store::kPropertyWait, "false");
   std::string properties = props.Encode();
-  store::MessageToStore copy;
-  copy.topic = topic;
-  copy.queue_id = static_cast<int32_t>(*real_qid);
-  copy.flag = record.flag;
-  copy.body = record.body;
-  copy.properties = properties;
-  copy.sys_flag = record.sys_flag;
-  copy.born_timestamp_ms = record.born_timestamp_ms;
-  copy.born_ipv4 = record.born_ipv4;
-  copy.born_port = record.born_port;
-  copy.reconsume_times = record.reconsume_times;
-  copy.prepared_transaction_offset = record.prepared_transaction_offset;
+  store::MessageToStore copy =
+      store::CopyOfRecord(record, topic, static_cast<int32_t>(*real_qid), properties);
   store::PutResult put = store_->Put(copy);  // may yield
   if (put.ok()) {
     APOGEE_ASSERT(put.physical_offset >= 0);

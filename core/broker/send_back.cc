@@ -109,17 +109,9 @@ SendBackResult HandleSendBack(const SendBackContext& context,
     props.Set(prop::kDelay, fmt::format("{}", level));
   }
   std::string properties = props.Encode();
-  store::MessageToStore copy;
-  copy.topic = result.topic;
-  copy.queue_id = 0;
-  copy.flag = original.flag;
-  copy.body = original.body;
-  copy.properties = properties;
-  copy.sys_flag = original.sys_flag;
-  copy.born_timestamp_ms = original.born_timestamp_ms;
-  copy.born_ipv4 = original.born_ipv4;
-  copy.born_port = original.born_port;
+  store::MessageToStore copy = store::CopyOfRecord(original, result.topic, 0, properties);
   copy.reconsume_times = result.reconsume_times;
+  copy.prepared_transaction_offset = 0;
   std::optional<DelayRewrite> rewrite;
   if (!dead) {
     rewrite = PrepareDelay(context.levels, copy);

@@ -292,4 +292,21 @@ Result<OffsetMsgId> ParseOffsetMsgId(std::string_view id) {
   return out;
 }
 
+MessageToStore CopyOfRecord(const RecordView& record, std::string_view topic, int32_t queue_id,
+                            std::string_view properties) {
+  MessageToStore copy;
+  copy.topic = topic;
+  copy.queue_id = queue_id;
+  copy.flag = record.flag;
+  copy.body = record.body;
+  copy.properties = properties;
+  copy.sys_flag = record.sys_flag;
+  copy.born_timestamp_ms = record.born_timestamp_ms;
+  copy.born_ipv4 = record.born_ipv4;
+  copy.born_port = record.born_port;
+  copy.reconsume_times = record.reconsume_times;
+  copy.prepared_transaction_offset = record.prepared_transaction_offset;
+  return copy;
+}
+
 }  // namespace apogee::store

@@ -151,6 +151,13 @@ struct RecordPlacement {
   int32_t store_port = 0;
 };
 
+// A message that stores `record` again under `topic` and `queue_id` with `properties`: the body,
+// flag, sys flag, born timestamp and host, reconsume times and prepared transaction offset are
+// the record's. How the broker moves a message (a delayed message reaching its topic, a retry).
+// Views: the result points into `record`'s bytes and into `topic` and `properties`.
+MessageToStore CopyOfRecord(const RecordView& record, std::string_view topic, int32_t queue_id,
+                            std::string_view properties);
+
 // Writes the record, with its CRC property, into `out`, which must be RecordSizeOf() bytes.
 // REQUIRES: ValidateMessage(message, ...) is OK.
 void EncodeRecord(const MessageToStore& message, const RecordPlacement& placement,
