@@ -6,17 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "core/base/command_line.h"
 #include "core/broker/broker_config_file.h"
 
 namespace apogee::broker {
 namespace {
-
-// One option of mqbroker: its short letter, its long names, and whether it takes a value.
-struct OptionSpec {
-  char letter;
-  std::string_view long_names[2];
-  bool takes_value;
-};
 
 constexpr OptionSpec kOptions[] = {
     {'c', {"configFile", "config"}, true},
@@ -44,52 +38,11 @@ std::string BrokerUsage() {
 }
 
 Result<BrokerCommandLine> ParseBrokerArgs(std::vector<std::string> args) {
+  Result<std::map<char, std::string>> given = ParseOptions(args, kOptions);
+  if (!given.ok()) return UsageError(given.status().message());
   BrokerCommandLine cl;
-  std::string seen;  // letters given so far
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    const OptionSpec* spec = nullptr;
-    std::optional<std::string> value;  // given in the same argument
-    if (arg.size() > 2 && arg.starts_with("--")) {
-      std::string_view name = std::string_view(arg).substr(2);
-      size_t eq = name.find('=');
-      if (eq != std::string_view::npos) {
-        value = std::string(name.substr(eq + 1));
-        name = name.substr(0, eq);
-      }
-      for (const OptionSpec& o : kOptions) {
-        if (o.long_names[0] == name || (!o.long_names[1].empty() && o.long_names[1] == name)) {
-          spec = &o;
-        }
-      }
-    } else if (arg.size() >= 2 && arg[0] == '-' && arg[1] != '-') {
-      for (const OptionSpec& o : kOptions) {
-        if (o.letter == arg[1]) spec = &o;
-      }
-      if (spec != nullptr && arg.size() > 2) {
-        if (!spec->takes_value) return UsageError(fmt::format("unknown option '{}'", arg));
-        value = arg.substr(2);
-      }
-    } else {
-      return UsageError(fmt::format("unexpected argument '{}'", arg));
-    }
-    if (spec == nullptr) return UsageError(fmt::format("unknown option '{}'", arg));
-    if (seen.find(spec->letter) != std::string::npos) {
-      return UsageError(fmt::format("option -{} given twice", spec->letter));
-    }
-    seen.push_back(spec->letter);
-    if (spec->takes_value) {
-      if (!value) {
-        if (i + 1 == args.size()) {
-          return UsageError(fmt::format("option '{}' needs a value", arg));
-        }
-        value = args[++i];
-      }
-      if (value->empty()) return UsageError(fmt::format("option '{}' has an empty value", arg));
-    } else if (value) {
-      return UsageError(fmt::format("option '{}' takes no value", arg));
-    }
-    switch (spec->letter) {
+  for (auto& [letter, value] : *given) {
+    switch (letter) {
       case 'c':
         cl.config_file = std::move(value);
         break;
@@ -106,7 +59,7 @@ Result<BrokerCommandLine> ParseBrokerArgs(std::vector<std::string> args) {
         cl.help = true;
         break;
       default:
-        APOGEE_ASSERT(false, "option -{} has no case", spec->letter);
+        APOGEE_ASSERT(false, "option -{} has no case", letter);
     }
   }
   return cl;
