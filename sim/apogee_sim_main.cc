@@ -1,8 +1,12 @@
 // apogee-sim: the simulator's command.
 //   apogee-sim list
 //   apogee-sim run --scenario NAME --seed N [--json] [--check-determinism] [--log-level L]
+//   apogee-sim sweep [--scenario A,B] [--seeds N | --seeds FIRST..LAST] [--jobs N]
+//                    [--shard I/N] [--check-determinism] [--out DIR] [--timeout S] [--no-progress]
+//   apogee-sim replay FILE [--json] [--log-level L]
 // The exit code is the outcome: 0 pass, 1 violation, 2 crash, 3 liveness, 4 nondeterminism;
-// 64 for a usage error.
+// 64 for a usage error. A sweep exits with its most severe outcome (sim/sweep.h); a replay whose
+// trace hash differs from the file's exits 4.
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -10,13 +14,19 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "core/base/assert.h"
 #include "sim/kernel.h"
+#include "sim/repro.h"
 #include "sim/scenario.h"
+#include "sim/sweep.h"
 
 namespace apogee::sim {
 namespace {
@@ -169,7 +179,11 @@ int Usage(const char* why) {
   std::fprintf(stderr,
                "%s\nusage:\n  apogee-sim list\n"
                "  apogee-sim run --scenario NAME --seed N [--json] [--check-determinism] "
-               "[--log-level debug|info|warn|error|off]\n",
+               "[--log-level debug|info|warn|error|off]\n"
+               "  apogee-sim sweep [--scenario A,B] [--seeds N | --seeds FIRST..LAST] [--jobs N] "
+               "[--shard I/N] [--check-determinism] [--out DIR] [--timeout SECONDS] "
+               "[--no-progress]\n"
+               "  apogee-sim replay FILE [--json] [--log-level L]\n",
                why);
   return kUsageExit;
 }
@@ -244,6 +258,155 @@ int Run(int argc, char** argv) {
   return OutcomeExitCode(report.outcome);
 }
 
+bool ParseShard(std::string_view text, int* index, int* total) {
+  size_t slash = text.find('/');
+  uint64_t i = 0;
+  uint64_t n = 0;
+  if (slash == std::string_view::npos || !ParseSeed(text.substr(0, slash), &i) ||
+      !ParseSeed(text.substr(slash + 1), &n) || n == 0 || i >= n || n > 1'000'000) {
+    return false;
+  }
+  *index = static_cast<int>(i);
+  *total = static_cast<int>(n);
+  return true;
+}
+
+int Sweep(int argc, char** argv) {
+  SweepOptions o;
+  o.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool have_shard = false;
+  for (int i = 2; i < argc; i++) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--scenario") {
+      const char* v = value();
+      if (v == nullptr) return Usage("--scenario needs names");
+      std::string_view names = v;
+      while (!names.empty()) {
+        size_t comma = names.find(',');
+        std::string name(names.substr(0, comma));
+        if (FindScenario(name) == nullptr) {
+          return Usage(fmt::format("no scenario '{}' (see apogee-sim list)", name).c_str());
+        }
+        o.scenarios.push_back(name);
+        names = comma == std::string_view::npos ? "" : names.substr(comma + 1);
+      }
+    } else if (arg == "--seeds") {
+      const char* v = value();
+      if (v == nullptr) return Usage("--seeds needs a count or FIRST..LAST");
+      std::string_view t = v;
+      size_t dots = t.find("..");
+      uint64_t a = 0;
+      uint64_t b = 0;
+      if (dots == std::string_view::npos) {
+        if (!ParseSeed(t, &a) || a == 0) return Usage("--seeds needs a positive count");
+        o.seed_first = 1;
+        o.seed_count = a;
+      } else {
+        if (!ParseSeed(t.substr(0, dots), &a) || !ParseSeed(t.substr(dots + 2), &b) || b < a) {
+          return Usage("--seeds FIRST..LAST needs FIRST <= LAST");
+        }
+        o.seed_first = a;
+        o.seed_count = b - a + 1;
+      }
+    } else if (arg == "--jobs") {
+      const char* v = value();
+      uint64_t n = 0;
+      if (v == nullptr || !ParseSeed(v, &n) || n == 0 || n > 1024) return Usage("bad --jobs");
+      o.jobs = static_cast<int>(n);
+    } else if (arg == "--shard") {
+      const char* v = value();
+      if (v == nullptr || !ParseShard(v, &o.shard_index, &o.shard_total)) {
+        return Usage("--shard needs I/N with I < N");
+      }
+      have_shard = true;
+    } else if (arg == "--check-determinism") {
+      o.check_determinism = true;
+    } else if (arg == "--out") {
+      const char* v = value();
+      if (v == nullptr) return Usage("--out needs a directory");
+      o.out_dir = v;
+    } else if (arg == "--timeout") {
+      const char* v = value();
+      uint64_t n = 0;
+      if (v == nullptr || !ParseSeed(v, &n) || n == 0) return Usage("bad --timeout (seconds)");
+      o.run_timeout = std::chrono::seconds(n);
+    } else if (arg == "--no-progress") {
+      o.progress = false;
+    } else if (arg == "--inject-crash" || arg == "--inject-nondeterminism") {
+      o.run_test_hooks.emplace_back(arg);  // for demonstrating failure handling only
+    } else {
+      return Usage(fmt::format("unknown argument '{}'", arg).c_str());
+    }
+  }
+  if (!have_shard) {
+    const char* index = std::getenv("GTEST_SHARD_INDEX");
+    const char* total = std::getenv("GTEST_TOTAL_SHARDS");
+    if (index != nullptr && total != nullptr &&
+        !ParseShard(fmt::format("{}/{}", index, total), &o.shard_index, &o.shard_total)) {
+      return Usage("GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS do not make a shard I/N with I < N");
+    }
+  }
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return Usage("cannot find this binary (/proc/self/exe)");
+  self[n] = 0;
+  return RunSweep(o, self);
+}
+
+int Replay(int argc, char** argv) {
+  if (argc < 3) return Usage("replay needs a repro file");
+  std::string path = argv[2];
+  bool json = false;
+  RunConfig config;
+  for (int i = 3; i < argc; i++) {
+    std::string_view arg = argv[i];
+    if (arg == "--json") {
+      json = true;
+    } else if (arg == "--log-level" && i + 1 < argc) {
+      if (!ParseLogLevel(argv[++i], &config.log_level)) return Usage("bad --log-level");
+    } else {
+      return Usage(fmt::format("unknown argument '{}'", arg).c_str());
+    }
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Usage(fmt::format("cannot read {}", path).c_str());
+  std::stringstream text;
+  text << in.rdbuf();
+  apogee::Result<Repro> repro = DecodeRepro(text.str());
+  if (!repro.ok()) return Usage(fmt::format("{}: {}", path, repro.status().message()).c_str());
+  const Scenario* scenario = FindScenario(repro->scenario);
+  if (scenario == nullptr) {
+    return Usage(fmt::format("{}: no scenario '{}' in this build", path, repro->scenario).c_str());
+  }
+  if (repro->build_id != BuildId()) {
+    std::fprintf(stderr,
+                 "apogee-sim replay: %s was written by build %s, this is build %s: the trace may "
+                 "differ\n",
+                 path.c_str(), repro->build_id.c_str(), BuildId());
+  }
+  config.seed = repro->seed;
+  for (const std::string& hook : repro->test_hooks) {
+    if (hook == "--inject-crash") config.inject_crash = true;
+    if (hook == "--inject-nondeterminism") config.inject_nondeterminism = true;
+  }
+  InstallCrashHandlers(repro->scenario, repro->seed, json);
+  auto start = std::chrono::steady_clock::now();
+  RunReport report = scenario->run(config);
+  double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  bool same = report.trace_hash == repro->trace_hash;
+  std::string out = json ? ToJson(report, wall_ms) + "\n" : ToText(report, wall_ms);
+  std::string verdict =
+      fmt::format("replay of {}: trace hash {:016x} {} the recorded {:016x}\n", path,
+                  report.trace_hash, same ? "matches" : "DIFFERS FROM", repro->trace_hash);
+  if (!json) out += verdict;
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (json) std::fwrite(verdict.data(), 1, verdict.size(), stderr);
+  if (!same) return OutcomeExitCode(Outcome::kNondeterminism);
+  return OutcomeExitCode(report.outcome);
+}
+
 }  // namespace
 }  // namespace apogee::sim
 
@@ -252,6 +415,8 @@ int main(int argc, char** argv) {
   std::string_view command = argv[1];
   if (command == "list") return apogee::sim::List();
   if (command == "run") return apogee::sim::Run(argc, argv);
+  if (command == "sweep") return apogee::sim::Sweep(argc, argv);
+  if (command == "replay") return apogee::sim::Replay(argc, argv);
   if (command == "--help" || command == "help") {
     apogee::sim::Usage("apogee-sim: the deterministic simulator");
     return 0;
