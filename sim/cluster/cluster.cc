@@ -92,86 +92,105 @@ void Cluster::AddBroker(int index) {
   std::string host = fmt::format("10.0.1.{}", index + 1);
   std::string name = fmt::format("broker-{}", static_cast<char>('a' + index));
   uint32_t ipv4 = (10u << 24) | (0u << 16) | (1u << 8) | static_cast<uint32_t>(index + 1);
-  brokers_.push_back(world_.AddNode(
-      NodeSpec{name, host,
-               [this, host, name, ipv4](io::Env& env) {
-                 broker::BrokerConfig config;
-                 config.broker_name = name;
-                 config.announce_host = host;
-                 config.listen = io::Address{host, kBrokerPort};
-                 for (const std::string& a : namesrv_addrs_) {
-                   config.namesrv_addrs.push_back(io::Address::Parse(a).value());
-                 }
-                 config.store_root = "store";
-                 config.store = SimStoreConfig(spec_.flush, ipv4);
-                 Result<std::unique_ptr<broker::Broker>> b = broker::Broker::Start(env, config);
-                 APOGEE_ASSERT(b.ok(), "broker start: {}", b.status().ToString());
-                 protocol::TopicConfig topic;
-                 topic.topic_name = spec_.topic;
-                 topic.read_queue_nums = spec_.queues_per_broker;
-                 topic.write_queue_nums = spec_.queues_per_broker;
-                 topic.perm = protocol::kPermRead | protocol::kPermWrite;
-                 Status created = (*b)->topics().Update(topic);
-                 APOGEE_ASSERT(created.ok(), "topic: {}", created.ToString());
-                 ServeForever(env);
-               },
-               DiskFaults{.write_latency_min = std::chrono::microseconds(5),
-                          .write_latency_max = std::chrono::microseconds(50),
-                          .sync_latency_min = std::chrono::microseconds(200),
-                          .sync_latency_max = std::chrono::milliseconds(2)}}));
+  brokers_.push_back(world_.AddNode(NodeSpec{
+      name, host,
+      [this, host, name, ipv4](io::Env& env) {
+        broker::BrokerConfig config;
+        config.broker_name = name;
+        config.announce_host = host;
+        config.listen = io::Address{host, kBrokerPort};
+        for (const std::string& a : namesrv_addrs_) {
+          config.namesrv_addrs.push_back(io::Address::Parse(a).value());
+        }
+        config.store_root = "store";
+        config.store = SimStoreConfig(spec_.flush, ipv4);
+        // A start can fail on a faulty disk (recovery reads, the config files); as
+        // a process supervisor would, the harness starts the broker again a second
+        // later, and likewise retries the topic until the broker has stored it.
+        std::unique_ptr<broker::Broker> b;
+        for (;;) {
+          Result<std::unique_ptr<broker::Broker>> started = broker::Broker::Start(env, config);
+          if (started.ok()) {
+            b = std::move(*started);
+            break;
+          }
+          LOG_WARN("{}: start failed ({}); restarting it in 1 s", name,
+                   started.status().ToString());
+          env.scheduler.Sleep(std::chrono::seconds(1));
+        }
+        protocol::TopicConfig topic;
+        topic.topic_name = spec_.topic;
+        topic.read_queue_nums = spec_.queues_per_broker;
+        topic.write_queue_nums = spec_.queues_per_broker;
+        topic.perm = protocol::kPermRead | protocol::kPermWrite;
+        for (;;) {
+          Status created = b->topics().Update(topic);
+          if (created.ok()) break;
+          LOG_WARN("{}: creating topic {} failed ({}); again in 1 s", name, spec_.topic,
+                   created.ToString());
+          env.scheduler.Sleep(std::chrono::seconds(1));
+        }
+        ServeForever(env);
+      },
+      DiskFaults{.write_latency_min = std::chrono::microseconds(5),
+                 .write_latency_max = std::chrono::microseconds(50),
+                 .sync_latency_min = std::chrono::microseconds(200),
+                 .sync_latency_max = std::chrono::milliseconds(2)}}));
 }
 
 void Cluster::AddProducer(int index) {
   std::string host = fmt::format("10.0.2.{}", index + 1);
   std::string name = fmt::format("producer-{}", index + 1);
   NodeId id = static_cast<NodeId>(world_.node_count());
-  producers_.push_back(world_.AddNode(NodeSpec{
-      name, host, [this, host, name, id](io::Env& env) {
-        client::ClientConfig cc;
-        cc.namesrv_addrs = namesrv_addrs_;
-        cc.client_ip = host;
-        cc.instance_name = name;
-        auto instance = std::make_shared<client::ClientInstance>(env, cc);
-        client::ProducerConfig pc;
-        pc.group = "sim-producers";
-        client::Producer producer(instance, pc);
-        Status started = producer.Start();
-        APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
-        const Duration gap = Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
-        const uint32_t incarnation = world_.incarnation(id);
-        for (uint64_t seq = 0;; ++seq) {
-          if (!producing_) {
-            env.scheduler.Sleep(std::chrono::seconds(1));
-            continue;
-          }
-          protocol::Message msg;
-          msg.topic = spec_.topic;
-          std::string key = fmt::format("{}.{}-{}", name, incarnation, seq);
-          msg.SetKeys(key);
-          msg.body.assign(static_cast<size_t>(spec_.body_bytes),
-                          static_cast<uint8_t>('a' + seq % 26));
-          SendOp invoke;
-          invoke.producer = name;
-          invoke.key = key;
-          invoke.topic = spec_.topic;
-          invoke.invoked = world_.Now();
-          size_t op = history_->Invoke(std::move(invoke));
-          Result<client::SendResult> r = producer.Send(msg);
-          SendOp& o = history_->sends[op];
-          o.completed = world_.Now();
-          if (r.ok()) {
-            o.outcome = OpOutcome::kOk;
-            o.msg_id = r->msg_id;
-            o.queue = r->message_queue;
-            o.offset = r->queue_offset;
-          } else {
-            // A failed sync send may have been stored by an attempt that timed out: unknown.
-            o.outcome = OpOutcome::kInfo;
-            o.error = r.status().ToString();
-          }
-          env.scheduler.Sleep(gap);
-        }
-      }}));
+  producers_.push_back(world_.AddNode(
+      NodeSpec{name, host, [this, host, name, id](io::Env& env) {
+                 client::ClientConfig cc;
+                 cc.namesrv_addrs = namesrv_addrs_;
+                 cc.client_ip = host;
+                 cc.instance_name = name;
+                 auto instance = std::make_shared<client::ClientInstance>(env, cc);
+                 client::ProducerConfig pc;
+                 pc.group = "sim-producers";
+                 client::Producer producer(instance, pc);
+                 Status started = producer.Start();
+                 APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
+                 const Duration gap =
+                     Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
+                 const uint32_t incarnation = world_.incarnation(id);
+                 for (uint64_t seq = 0;; ++seq) {
+                   if (!producing_) {
+                     env.scheduler.Sleep(std::chrono::seconds(1));
+                     continue;
+                   }
+                   protocol::Message msg;
+                   msg.topic = spec_.topic;
+                   std::string key = fmt::format("{}.{}-{}", name, incarnation, seq);
+                   msg.SetKeys(key);
+                   msg.body.assign(static_cast<size_t>(spec_.body_bytes),
+                                   static_cast<uint8_t>('a' + seq % 26));
+                   SendOp invoke;
+                   invoke.producer = name;
+                   invoke.key = key;
+                   invoke.topic = spec_.topic;
+                   invoke.invoked = world_.Now();
+                   size_t op = history_->Invoke(std::move(invoke));
+                   Result<client::SendResult> r = producer.Send(msg);
+                   SendOp& o = history_->sends[op];
+                   o.completed = world_.Now();
+                   if (r.ok()) {
+                     o.outcome = OpOutcome::kOk;
+                     o.msg_id = r->msg_id;
+                     o.queue = r->message_queue;
+                     o.offset = r->queue_offset;
+                   } else {
+                     // A failed sync send may have been stored by an attempt that timed out:
+                     // unknown.
+                     o.outcome = OpOutcome::kInfo;
+                     o.error = r.status().ToString();
+                   }
+                   env.scheduler.Sleep(gap);
+                 }
+               }}));
 }
 
 void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {
