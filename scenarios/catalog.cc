@@ -6,7 +6,8 @@ namespace apogee::sim {
 
 const std::vector<Scenario>& Scenarios() {
   static const std::vector<Scenario> catalog = [] {
-    std::vector<Scenario> all = {DemoScenario(), scenarios::MessagingScenario()};
+    std::vector<Scenario> all = {DemoScenario(), scenarios::MessagingScenario(),
+                                 scenarios::MessagingSwarmScenario()};
     std::sort(all.begin(), all.end(),
               [](const Scenario& a, const Scenario& b) { return a.name < b.name; });
     return all;

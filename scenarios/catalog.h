@@ -9,5 +9,7 @@ namespace apogee::scenarios {
 
 // scenarios/messaging.cc
 sim::Scenario MessagingScenario();
+// scenarios/messaging_swarm.cc
+sim::Scenario MessagingSwarmScenario();
 
 }  // namespace apogee::scenarios

@@ -38,3 +38,35 @@ TEST(MessagingScenarioTest, SameSeedSameTrace) {
 
 }  // namespace
 }  // namespace apogee::sim
+
+namespace apogee::sim {
+namespace {
+
+// Under swarm faults every acknowledged message still reaches every group once healed, and
+// faults really were injected (a run without any would prove nothing).
+TEST(MessagingSwarmScenarioTest, SurvivesSwarmFaults) {
+  const Scenario* s = FindScenario("messaging-swarm");
+  ASSERT_NE(s, nullptr);
+  uint64_t faults = 0;
+  for (uint64_t seed : {1, 7, 39}) {
+    RunReport r = s->run(RunConfig{.seed = seed});
+    EXPECT_EQ(r.outcome, Outcome::kPass)
+        << "seed " << seed << ": " << (r.violations.empty() ? "" : r.violations[0]);
+    std::map<std::string, uint64_t> c = Counters(r);
+    EXPECT_GT(c["acked"], 500u) << "seed " << seed;
+    for (const auto& [name, n] : c) {
+      if (name.rfind("fault_", 0) == 0) faults += n;
+    }
+  }
+  EXPECT_GT(faults, 10u);
+}
+
+TEST(MessagingSwarmScenarioTest, SameSeedSameTrace) {
+  const Scenario* s = FindScenario("messaging-swarm");
+  ASSERT_NE(s, nullptr);
+  RunReport r = CheckDeterminism(*s, RunConfig{.seed = 5});
+  EXPECT_EQ(r.outcome, Outcome::kPass) << (r.violations.empty() ? "" : r.violations[0]);
+}
+
+}  // namespace
+}  // namespace apogee::sim
