@@ -135,7 +135,7 @@ void Cluster::AddBroker(int index) {
       DiskFaults{.write_latency_min = std::chrono::microseconds(5),
                  .write_latency_max = std::chrono::microseconds(50),
                  .sync_latency_min = std::chrono::microseconds(200),
-                 .sync_latency_max = std::chrono::milliseconds(2)}}));
+                 .sync_latency_max = std::chrono::milliseconds(30)}}));
 }
 
 void Cluster::AddProducer(int index) {
