@@ -1,6 +1,7 @@
 #include "scenarios/checkers.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <set>
@@ -39,7 +40,7 @@ std::string Where(const sim::MessageQueue& q, int64_t offset) {
 }  // namespace
 
 void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result) {
-  Reporter report("lost", result);
+  Reporter report("undelivered", result);
   // Who had each key: group -> key -> consumers.
   std::map<std::string, std::map<std::string, std::set<std::string>>> had;
   for (const sim::Delivery& d : history.deliveries) had[d.group][d.key].insert(d.consumer);
@@ -76,6 +77,38 @@ void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result
   }
   result->counters.emplace_back("acked", acked);
   result->counters.emplace_back("acked_delivered_per_group", delivered);
+}
+
+void CheckNotLost(const sim::History& history, CheckResult* result) {
+  Reporter report("lost", result);
+  std::map<std::string, std::map<std::string, std::set<std::string>>> had;
+  for (const sim::Delivery& d : history.deliveries) had[d.group][d.key].insert(d.consumer);
+  uint64_t lost = 0;
+  for (const sim::SendOp& s : history.sends) {
+    if (s.outcome != sim::OpOutcome::kOk || history.audit.keys.count(s.key) != 0) continue;
+    // Not in any store: it must at least have reached every member that needed it.
+    std::vector<std::string> missed;
+    for (const sim::GroupInfo& g : history.groups) {
+      if (g.topic != s.topic) continue;
+      auto it = had[g.name].find(s.key);
+      if (!g.broadcasting) {
+        if (it == had[g.name].end()) missed.push_back(g.name);
+        continue;
+      }
+      for (const std::string& c : g.consumers) {
+        if (it == had[g.name].end() || it->second.count(c) == 0) {
+          missed.push_back(fmt::format("{}/{}", g.name, c));
+        }
+      }
+    }
+    if (missed.empty()) continue;
+    lost++;
+    report.Add(fmt::format(
+        "acknowledged message {} ({}, id {}) is in no broker's store and never reached {}", s.key,
+        Where(s.queue, s.offset), s.msg_id, fmt::join(missed, ", ")));
+  }
+  result->counters.emplace_back("acked_lost", lost);
+  result->counters.emplace_back("records_audited", history.audit.records);
 }
 
 void CheckNoPhantoms(const sim::History& history, CheckResult* result) {

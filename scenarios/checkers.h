@@ -22,10 +22,16 @@ struct CheckResult {
   bool ok() const { return violations.empty(); }
 };
 
-// Acknowledged messages are never lost: every send that completed ok was delivered to every
+// Acknowledged messages are delivered: every send that completed ok was delivered to every
 // group subscribed to its topic (clustering: to some member; broadcasting: to every member).
-// Counts "acked" and "acked_delivered_per_group".
+// After a fault-free run, or after the liveness phase of a faulty one. Counts "acked" and
+// "acked_delivered_per_group".
 void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result);
+
+// Acknowledged messages are never lost, judged on the final state: every acknowledged message
+// that some group never got must still be in a broker's store (history.audit). One that is in
+// no store is lost: a violation, whatever the liveness phase did. REQUIRES: history.audit.done.
+void CheckNotLost(const sim::History& history, CheckResult* result);
 
 // Nothing is delivered that was never sent: every delivery's key belongs to a send that was
 // invoked (whatever its outcome: a failed or unknown send may still have been stored).

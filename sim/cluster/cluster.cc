@@ -9,6 +9,7 @@
 #include "core/broker/broker.h"
 #include "core/client/client_instance.h"
 #include "core/client/producer.h"
+#include "core/client/pull_consumer.h"
 #include "core/client/push_consumer.h"
 #include "core/nameserver/name_server.h"
 #include "core/protocol/codes.h"
@@ -73,7 +74,61 @@ Cluster::Cluster(World& world, ClusterSpec spec, History* history)
     history_->groups.push_back(std::move(info));
   }
   for (int i = 0; i < spec_.producers; ++i) AddProducer(i);
+  AddAuditor();
 }
+
+void Cluster::AddAuditor() {
+  const std::string host = "10.0.4.1";
+  auditor_ = world_.AddNode(NodeSpec{
+      "auditor", host, [this, host](io::Env& env) {
+        client::ClientConfig cc;
+        cc.namesrv_addrs = namesrv_addrs_;
+        cc.client_ip = host;
+        cc.instance_name = "auditor";
+        auto instance = std::make_shared<client::ClientInstance>(env, cc);
+        client::PullConsumerConfig pc;
+        pc.group = "sim-auditor";
+        client::PullConsumer reader(instance, pc);
+        reader.RegisterTopic(spec_.topic);
+        Status started = reader.Start();
+        APOGEE_ASSERT(started.ok(), "auditor start: {}", started.ToString());
+        // Every broker must answer for each of its queues: a queue that cannot be read yet (a
+        // broker still recovering) is read again a second later.
+        std::vector<client::MessageQueue> queues;
+        for (;;) {
+          Result<std::vector<client::MessageQueue>> qs =
+              reader.FetchSubscribeMessageQueues(spec_.topic);
+          if (qs.ok() && static_cast<int>(qs->size()) == spec_.brokers * spec_.queues_per_broker) {
+            queues = std::move(*qs);
+            break;
+          }
+          env.scheduler.Sleep(std::chrono::seconds(1));
+        }
+        for (const client::MessageQueue& mq : queues) {
+          int64_t offset = 0;
+          for (;;) {
+            Result<client::PullResult> r = reader.Pull(mq, "*", offset, 32);
+            if (!r.ok()) {
+              env.scheduler.Sleep(std::chrono::seconds(1));
+              continue;
+            }
+            for (const protocol::MessageExt& m : r->messages) {
+              history_->audit.keys.insert(m.Keys());
+              history_->audit.records++;
+            }
+            if (r->status == client::PullStatus::kFound || r->next_begin_offset > offset) {
+              offset = r->next_begin_offset;
+              continue;
+            }
+            break;  // nothing after `offset`
+          }
+        }
+        history_->audit.done = true;
+        ServeForever(env);
+      }});
+}
+
+void Cluster::StartAudit() { world_.Start(auditor_); }
 
 void Cluster::AddNameserver(int index) {
   std::string host = fmt::format("10.0.0.{}", index + 1);

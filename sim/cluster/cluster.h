@@ -53,6 +53,10 @@ class Cluster {
   void Start(Duration settle = std::chrono::seconds(2));
   // Producers stop sending (each finishes the send in flight).
   void StopProducers() { producing_ = false; }
+  // Starts the auditor (a node outside every fault plan, host 10.0.4.1) that reads every queue
+  // of the topic on every broker from its first offset to its last and fills history.audit;
+  // audit.done once it has read them all. Call once faults have healed.
+  void StartAudit();
 
   const ClusterSpec& spec() const { return spec_; }
   const std::vector<NodeId>& nameservers() const { return nameservers_; }
@@ -65,6 +69,7 @@ class Cluster {
   void AddBroker(int index);
   void AddProducer(int index);
   void AddConsumer(const GroupSpec& group, int index, int host_index);
+  void AddAuditor();
 
   World& world_;
   ClusterSpec spec_;
@@ -75,6 +80,7 @@ class Cluster {
   std::vector<NodeId> brokers_;
   std::vector<NodeId> producers_;
   std::vector<NodeId> consumers_;
+  NodeId auditor_ = 0;
 };
 
 // Fills the run's figures from the world: trace hash and steps, simulated time, fiber resumes,

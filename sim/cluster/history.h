@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,10 +59,20 @@ struct GroupInfo {
   std::vector<std::string> consumers;  // node names
 };
 
+// The final state of the brokers' stores, read after a run by the harness's auditor: the keys of
+// every message a queue of the workload's topic still holds. It tells a message that was lost
+// (acknowledged, gone from every store) from one that was only not delivered (still stored).
+struct StoreAudit {
+  bool done = false;
+  std::set<std::string> keys;
+  uint64_t records = 0;
+};
+
 struct History {
   std::vector<SendOp> sends;
   std::vector<Delivery> deliveries;
   std::vector<GroupInfo> groups;
+  StoreAudit audit;
 
   // Index of a new send, invoked now.
   size_t Invoke(SendOp op) {

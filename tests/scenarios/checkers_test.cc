@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-
 #include <string>
 
 namespace apogee::scenarios {
@@ -96,6 +95,20 @@ TEST(LostCheckerTest, ShowsFiveViolationsAndTheTotal) {
   CheckAcknowledgedDelivered(h, &r);
   ASSERT_EQ(r.violations.size(), kViolationsShown + 1);
   EXPECT_NE(r.violations.back().find("8 violations in all"), std::string::npos);
+}
+
+TEST(NotLostCheckerTest, UndeliveredButStoredIsNotLost) {
+  History h = TwoGroups();
+  h.groups.resize(1);
+  h.sends = {Sent("m0", OpOutcome::kOk), Sent("m1", OpOutcome::kOk), Sent("m2", OpOutcome::kOk)};
+  h.deliveries = {Got("cg", "c1", "m2", 2)};  // delivered, then gone from the store: fine
+  h.audit.done = true;
+  h.audit.keys = {"m0"};  // m0 late but stored; m1 gone and never delivered: lost
+  CheckResult r;
+  CheckNotLost(h, &r);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_NE(r.violations[0].find("m1"), std::string::npos) << r.violations[0];
+  EXPECT_NE(r.violations[0].find("in no broker's store and never reached cg"), std::string::npos);
 }
 
 TEST(PhantomCheckerTest, ADeliveryOfAnUnsentKeyIsAPhantom) {
