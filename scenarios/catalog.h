@@ -9,7 +9,7 @@ namespace apogee::scenarios {
 
 // scenarios/messaging.cc
 sim::Scenario MessagingScenario();
-// scenarios/messaging_swarm.cc
-sim::Scenario MessagingSwarmScenario();
+// scenarios/cluster_catalog.cc: the cluster scenarios under faults
+std::vector<sim::Scenario> ClusterScenarios();
 
 }  // namespace apogee::scenarios

@@ -125,20 +125,27 @@ void CheckNoPhantoms(const sim::History& history, CheckResult* result) {
 
 void CheckQueueOrder(const sim::History& history, CheckResult* result) {
   Reporter report("order", result);
-  using Stream = std::tuple<std::string, std::string, sim::MessageQueue>;  // group, consumer, q
-  std::map<Stream, int64_t> last;
-  std::map<Stream, std::set<int64_t>> had;
+  std::map<std::string, bool> broadcasting;
+  for (const sim::GroupInfo& g : history.groups) broadcasting[g.name] = g.broadcasting;
+  using Stream = std::tuple<std::string, std::string, sim::MessageQueue>;  // group, member, q
+  std::map<Stream, std::vector<int64_t>> delivered;
   for (const sim::Delivery& d : history.deliveries) {
-    Stream s{d.group, d.consumer, d.queue};
-    auto it = last.find(s);
-    if (it != last.end() && d.offset <= it->second && had[s].count(d.offset) == 0) {
-      report.Add(
-          fmt::format("{} consumer {} got {} after offset {}: it went back to a message "
-                      "it had skipped",
-                      d.group, d.consumer, Where(d.queue, d.offset), it->second));
+    std::string member = broadcasting[d.group] ? d.consumer : std::string();
+    delivered[Stream{d.group, member, d.queue}].push_back(d.offset);
+  }
+  for (const auto& [stream, offsets] : delivered) {
+    std::set<int64_t> queue(offsets.begin(), offsets.end());
+    // Greedy subsequence match: walk the deliveries, taking the queue's offsets in order.
+    auto want = queue.begin();
+    for (int64_t o : offsets) {
+      if (want != queue.end() && o == *want) ++want;
     }
-    had[s].insert(d.offset);
-    if (it == last.end() || d.offset > it->second) last[s] = d.offset;
+    if (want == queue.end()) continue;
+    const auto& [group, member, q] = stream;
+    // *want was never delivered after the offset before it in the queue had been.
+    int64_t before = want == queue.begin() ? *want : *std::prev(want);
+    report.Add(fmt::format("{}{} got {} only before {}: consumed out of queue order", group,
+                           member.empty() ? "" : "/" + member, Where(q, *want), Where(q, before)));
   }
 }
 

@@ -37,9 +37,11 @@ void CheckNotLost(const sim::History& history, CheckResult* result);
 // invoked (whatever its outcome: a failed or unknown send may still have been stored).
 void CheckNoPhantoms(const sim::History& history, CheckResult* result);
 
-// Queue order: for each consumer and queue, deliveries come in increasing offset order; going
-// back is allowed only to redeliver a message this consumer already had (a duplicate, as after
-// a restart from a committed offset), never to deliver one it skipped.
+// Queue order: for each group and queue (each member, for broadcasting), the queue's offsets
+// in increasing order must be a subsequence of the offsets delivered, in delivery order.
+// Redeliveries may add to the sequence anywhere (a restart from an older committed offset, a
+// queue moving between members), but no message may be delivered for the first and last time
+// before one that precedes it in the queue: that would be a message consumed out of order.
 void CheckQueueOrder(const sim::History& history, CheckResult* result);
 
 // Counts duplicates against the at-least-once policy (never a violation): per group, deliveries

@@ -227,7 +227,7 @@ FaultPlan DrawSwarmPlan(io::Random& rng, const SwarmMix& mix, const FaultTargets
     FaultType t = static_cast<FaultType>(i);
     if (!mix.enabled[i]) continue;
     if (NeedsState(t) && targets.stateful.empty()) continue;
-    if (TwoNodes(t) && targets.nodes.size() < 2) continue;
+    if (TwoNodes(t) && targets.nodes.size() + targets.peers.size() < 2) continue;
     if (targets.nodes.empty()) continue;
     kinds.push_back(t);
   }
@@ -246,8 +246,14 @@ FaultPlan DrawSwarmPlan(io::Random& rng, const SwarmMix& mix, const FaultTargets
     f.type = kinds[rng.Uniform(kinds.size())];
     f.a = pick(NeedsState(f.type) ? targets.stateful : targets.nodes);
     if (TwoNodes(f.type)) {
+      const std::vector<std::string>& others =
+          targets.peers.empty() ? targets.nodes : targets.peers;
+      if (std::all_of(others.begin(), others.end(),
+                      [&](const std::string& o) { return o == f.a; })) {
+        continue;  // no node to pair with
+      }
       do {
-        f.b = pick(targets.nodes);
+        f.b = pick(others);
       } while (f.b == f.a);
     }
     if (!Instantaneous(f.type)) {

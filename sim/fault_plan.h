@@ -74,9 +74,12 @@ Result<FaultPlan> DecodeFaultPlan(std::string_view json);
 
 // The nodes a plan may name, by role: faults that need two nodes pick any two distinct ones;
 // disk faults pick only nodes with durable state (`stateful`).
+// With `peers`, a two-node fault pairs a node of `nodes` with one of `peers` (a partition
+// between clients and brokers, say); without, any two distinct nodes of `nodes`.
 struct FaultTargets {
   std::vector<std::string> nodes;
   std::vector<std::string> stateful;
+  std::vector<std::string> peers;
 };
 
 // Which fault kinds a swarm run turns on, and how often faults come.

@@ -72,7 +72,7 @@ TEST(FaultPlanTest, DescribeSaysWhatAndWhen) {
 RC_GTEST_PROP(FaultPlanProp, SwarmPlansRoundTripAndRespectTargets, (uint64_t seed)) {
   io::SeededRandom rng(seed);
   SwarmMix mix = DrawSwarmMix(rng);
-  FaultTargets targets{{"ns-1", "broker-a", "broker-b", "c-1"}, {"broker-a", "broker-b"}};
+  FaultTargets targets{{"ns-1", "broker-a", "broker-b", "c-1"}, {"broker-a", "broker-b"}, {}};
   FaultPlan plan = DrawSwarmPlan(rng, mix, targets, 30s);
   for (const Fault& f : plan.faults) {
     RC_ASSERT(f.at < 30s);
