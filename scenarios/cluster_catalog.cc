@@ -11,11 +11,12 @@ using sim::FaultType;
 using sim::GroupSpec;
 using namespace std::chrono_literals;
 
-// 2 nameservers, 2 SYNC_FLUSH brokers with 4 queues each, 2 producers at 20 messages a second,
-// and the three kinds of consumer group.
+// 2 nameservers, 2 SYNC_FLUSH brokers with 4 queues each and syncs of up to 30 ms, 2 producers
+// at 20 messages a second, and the three kinds of consumer group.
 sim::ClusterSpec Standard() {
   sim::ClusterSpec c;
   c.rate_per_producer = 20;
+  c.broker_sync_latency_max = std::chrono::milliseconds(30);
   c.groups = {GroupSpec{.name = "cg-concurrent"}, GroupSpec{.name = "cg-orderly", .orderly = true},
               GroupSpec{.name = "cg-broadcast", .broadcasting = true}};
   return c;

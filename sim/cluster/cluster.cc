@@ -78,7 +78,7 @@ Cluster::Cluster(World& world, ClusterSpec spec, History* history)
 }
 
 void Cluster::AddAuditor() {
-  const std::string host = "10.0.4.1";
+  const std::string host = "10.0.9.1";
   auditor_ = world_.AddNode(NodeSpec{
       "auditor", host, [this, host](io::Env& env) {
         client::ClientConfig cc;
@@ -149,7 +149,7 @@ void Cluster::AddBroker(int index) {
   uint32_t ipv4 = (10u << 24) | (0u << 16) | (1u << 8) | static_cast<uint32_t>(index + 1);
   brokers_.push_back(world_.AddNode(NodeSpec{
       name, host,
-      [this, host, name, ipv4](io::Env& env) {
+      [this, index, host, name, ipv4](io::Env& env) {
         broker::BrokerConfig config;
         config.broker_name = name;
         config.announce_host = host;
@@ -185,12 +185,22 @@ void Cluster::AddBroker(int index) {
                    created.ToString());
           env.scheduler.Sleep(std::chrono::seconds(1));
         }
+        if (spec_.on_broker) {
+          // Tells the observer the broker is gone when this incarnation unwinds.
+          struct Gone {
+            const ClusterSpec* spec;
+            int index;
+            ~Gone() { spec->on_broker(index, nullptr); }
+          } gone{&spec_, index};
+          spec_.on_broker(index, b.get());
+          ServeForever(env);
+        }
         ServeForever(env);
       },
       DiskFaults{.write_latency_min = std::chrono::microseconds(5),
                  .write_latency_max = std::chrono::microseconds(50),
                  .sync_latency_min = std::chrono::microseconds(200),
-                 .sync_latency_max = std::chrono::milliseconds(30)}}));
+                 .sync_latency_max = spec_.broker_sync_latency_max}}));
 }
 
 void Cluster::AddProducer(int index) {

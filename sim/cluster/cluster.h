@@ -11,6 +11,7 @@
 // before the run), with queues_per_broker read and write queues.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@
 #include "sim/cluster/history.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
+
+namespace apogee::broker {
+class Broker;
+}  // namespace apogee::broker
 
 namespace apogee::sim {
 
@@ -40,7 +45,14 @@ struct ClusterSpec {
   // Messages each producer sends per simulated second, each a synchronous send.
   int rate_per_producer = 50;
   int body_bytes = 100;
+  // Each broker sync takes [0.2 ms, this]. Wider windows between a write and its sync make
+  // crash bugs visible; 30 ms is a slow disk under load.
+  Duration broker_sync_latency_max = std::chrono::milliseconds(2);
   std::vector<GroupSpec> groups;
+  // Optional: told of each broker incarnation once it serves (and has the workload topic), and
+  // again with nullptr when that incarnation goes (crash, or the end of the world); the pointer
+  // is valid in between, for a test to look into the broker's store or tables.
+  std::function<void(int index, broker::Broker* broker)> on_broker;
 };
 
 class Cluster {
@@ -53,12 +65,14 @@ class Cluster {
   void Start(Duration settle = std::chrono::seconds(2));
   // Producers stop sending (each finishes the send in flight).
   void StopProducers() { producing_ = false; }
-  // Starts the auditor (a node outside every fault plan, host 10.0.4.1) that reads every queue
+  // Starts the auditor (a node outside every fault plan, host 10.0.9.1) that reads every queue
   // of the topic on every broker from its first offset to its last and fills history.audit;
   // audit.done once it has read them all. Call once faults have healed.
   void StartAudit();
 
   const ClusterSpec& spec() const { return spec_; }
+  // "host:port" of every nameserver, for clients a test adds itself.
+  const std::vector<std::string>& namesrv_addrs() const { return namesrv_addrs_; }
   const std::vector<NodeId>& nameservers() const { return nameservers_; }
   const std::vector<NodeId>& brokers() const { return brokers_; }
   const std::vector<NodeId>& producers() const { return producers_; }
