@@ -97,6 +97,13 @@ Status OpenState(const std::shared_ptr<BrokerContext>& ctx) {
       [raw = ctx.get()](std::string_view topic, int32_t queue) {
         return raw->MaxOffset(topic, queue);
       });
+  // Every record that becomes visible wakes the pulls parked on its queue: sent messages, and
+  // also copies the schedule service puts with WAIT=false (delayed messages and retries), which
+  // under SYNC_FLUSH become visible only when the flusher has made them durable.
+  ctx->store->SetArrivalListener(
+      [weak](std::string_view topic, int32_t queue_id, int64_t queue_offset, int64_t tags_code) {
+        if (auto c = weak.lock()) c->hold->Notify(topic, queue_id, queue_offset + 1, tags_code);
+      });
   ctx->namesrv_client = std::make_unique<RemotingClient>(env);
   ctx->locks = std::make_unique<QueueLockManager>(config.lock_expiry);
   APOGEE_ASSIGN_OR_RETURN(ctx->schedule,

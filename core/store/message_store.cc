@@ -204,6 +204,8 @@ void MessageStore::DispatchTo(QueueState* queue, const RecordView& record, bool 
       recovery_.queue_gaps++;
     } else if (*appended && recovering) {
       recovery_.queue_entries_redispatched++;
+    } else if (!recovering && arrival_) {
+      arrival_(record.topic, record.queue_id, record.queue_offset, entry.tags_code);
     }
   }
   if (auto uniq = FindProperty(record.properties, kPropertyUniqKey); uniq && !uniq->empty()) {

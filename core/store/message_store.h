@@ -157,6 +157,15 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
                                                        size_t max_count, int64_t begin_ms,
                                                        int64_t end_ms);
 
+  // Told of each consumable record as it becomes visible to readers (dispatched into its consume
+  // queue): within its Put under ASYNC_FLUSH, once the flusher made it durable under
+  // SYNC_FLUSH (so also later than a Put with WAIT=false returned); never during recovery.
+  // The broker wakes its long-polling pulls here (RocketMQ's MessageArrivingListener), so a
+  // record that became visible after its put returned wakes them too. Must not yield.
+  using ArrivalListener = std::function<void(std::string_view topic, int32_t queue_id,
+                                             int64_t queue_offset, int64_t tags_code)>;
+  void SetArrivalListener(ArrivalListener listener) { arrival_ = std::move(listener); }
+
   // Queue offsets: -1 for a queue that does not exist.
   int64_t MinOffset(std::string_view topic, int32_t queue_id) const;
   // The next offset to be consumed from: what is visible (dispatched).
@@ -215,6 +224,7 @@ class MessageStore : public std::enable_shared_from_this<MessageStore> {
   std::string root_;
   std::shared_ptr<CommitLog> log_;
   std::unique_ptr<IndexService> index_;
+  ArrivalListener arrival_;
   std::map<std::string, TopicQueues, std::less<>> queues_;
   io::Mutex queue_create_mu_;
   io::Mutex flush_mu_;      // one FlushQueuesAndCheckpoint at a time
