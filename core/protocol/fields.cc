@@ -115,7 +115,7 @@ std::optional<bool> FieldReader::OptBool(std::string_view key) {
 }
 
 void SetField(ExtFields& f, std::string key, int64_t value) {
-  f[std::move(key)] = fmt::format("{}", value);
+  f[std::move(key)] = fmt::format_int(value).str();
 }
 
 void SetField(ExtFields& f, std::string key, bool value) {

@@ -74,6 +74,11 @@ std::string EncodeJsonHeader(const RemotingCommand& cmd);
 // Tolerates unknown top-level keys, null values (skipped), and extFields values sent as numbers
 // or booleans (kept as their text: "0", "false"). On failure returns kMalformed.
 Status DecodeJsonHeader(std::string_view header, RemotingCommand* cmd);
+// The same decoder without its fast path (one pass straight into the fields for the headers
+// real clients send): it parses the JsonValue tree and reads the fields from it. Every input
+// decodes the same way, or fails with the same error, through either; exposed for the property
+// test that holds them to it.
+Status DecodeJsonHeaderReference(std::string_view header, RemotingCommand* cmd);
 
 // The ROCKETMQ binary header of `cmd`.
 // REQUIRES: code and version fit in int16; every ext key is at most 32767 bytes.

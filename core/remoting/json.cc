@@ -118,7 +118,13 @@ bool JsonValue::operator==(const JsonValue& other) const {
 
 void WriteJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
-  for (char c : s) {
+  // Runs of characters that need no escape (nearly all of them) are appended whole.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -142,13 +148,10 @@ void WriteJsonString(std::string_view s, std::string* out) {
         out->append("\\f");
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out->append(fmt::format("\\u{:04x}", static_cast<unsigned>(c)));
-        } else {
-          out->push_back(c);
-        }
+        out->append(fmt::format("\\u{:04x}", static_cast<unsigned>(c)));
     }
   }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 

@@ -89,6 +89,11 @@ struct JsonMember {
 // On failure returns kMalformed ("json: <what> at byte <n>"); never aborts.
 Result<JsonValue> ParseJson(std::string_view text);
 
+// Reads the string token that starts at text[*pos] (its opening quote), escapes decoded as
+// ParseJson decodes them, and moves *pos past its closing quote. On failure returns kMalformed
+// (as ParseJson would word it) and leaves *pos alone. REQUIRES: text[*pos] == '"'.
+Result<std::string> ReadJsonString(std::string_view text, size_t* pos);
+
 // Standard JSON for `v`, without any whitespace between tokens.
 std::string WriteJson(const JsonValue& v);
 // Appends the quoted, escaped form of `s` to `out`.

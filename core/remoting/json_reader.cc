@@ -14,7 +14,7 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  explicit Reader(std::string_view in, size_t pos = 0) : in_(in), pos_(pos) {}
 
   Result<JsonValue> ParseDocument() {
     SkipSpace();
@@ -150,6 +150,10 @@ class Reader {
     return Status::Ok();
   }
 
+  // Public for ReadJsonString: a string token at the current position.
+ public:
+  size_t pos() const { return pos_; }
+
   Result<std::string> ParseString() {
     APOGEE_ASSERT(Peek() == '"');
     pos_++;
@@ -199,6 +203,7 @@ class Reader {
     }
   }
 
+ private:
   // A quoted key, or a bare run of digits (old fastjson writes integer map keys unquoted).
   Result<std::string> ParseKey() {
     if (Peek() == '"') return ParseString();
@@ -272,6 +277,15 @@ class Reader {
 };
 
 }  // namespace
+
+Result<std::string> ReadJsonString(std::string_view text, size_t* pos) {
+  APOGEE_ASSERT(*pos < text.size());
+  APOGEE_ASSERT(text[*pos] == '"');
+  Reader reader(text, *pos);
+  Result<std::string> s = reader.ParseString();
+  if (s.ok()) *pos = reader.pos();
+  return s;
+}
 
 Result<JsonValue> ParseJson(std::string_view text) {
   if (text.size() > kJsonBytesMax) {
