@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/base/bytes.h"
@@ -16,6 +17,12 @@ constexpr int32_t kServerVersion = 407;
 }  // namespace
 
 std::vector<uint8_t> EncodeFrame(const RemotingCommand& cmd) {
+  std::vector<uint8_t> out;
+  EncodeFrameTo(cmd, &out);
+  return out;
+}
+
+size_t EncodeFrameTo(const RemotingCommand& cmd, std::vector<uint8_t>* out) {
   std::vector<uint8_t> header;
   if (cmd.serialize_type == SerializeType::kJson) {
     std::string json = EncodeJsonHeader(cmd);
@@ -28,15 +35,17 @@ std::vector<uint8_t> EncodeFrame(const RemotingCommand& cmd) {
   const size_t frame_len = 4 + header.size() + cmd.body.size();
   APOGEE_ASSERT(frame_len <= kFrameBytesMax, "frame_len {}", frame_len);
 
-  std::vector<uint8_t> out;
-  out.reserve(4 + frame_len);
-  ByteWriter w(&out);
+  const size_t start = out->size();
+  // Grows geometrically: a connection's output buffer takes many frames in a row.
+  const size_t needed = start + 4 + frame_len;
+  if (out->capacity() < needed) out->reserve(std::max(needed, 2 * out->capacity()));
+  ByteWriter w(out);
   w.U32(static_cast<uint32_t>(frame_len));
   w.U32((static_cast<uint32_t>(cmd.serialize_type) << 24) | static_cast<uint32_t>(header.size()));
   w.Bytes(std::span<const uint8_t>(header));
   w.Bytes(std::span<const uint8_t>(cmd.body));
-  APOGEE_ASSERT(out.size() == 4 + frame_len);
-  return out;
+  APOGEE_ASSERT(out->size() == start + 4 + frame_len);
+  return 4 + frame_len;
 }
 
 void FrameDecoder::Feed(std::span<const uint8_t> bytes) {

@@ -30,6 +30,8 @@ inline constexpr size_t kFramePrefixBytes = 8;
 // The whole frame of `cmd`, length field included, with the header kind of cmd.serialize_type.
 // REQUIRES: the frame_len fits in kFrameBytesMax; a ROCKETMQ header's code and version fit int16.
 std::vector<uint8_t> EncodeFrame(const RemotingCommand& cmd);
+// The same frame appended to `*out`; returns its size. REQUIRES: as EncodeFrame.
+size_t EncodeFrameTo(const RemotingCommand& cmd, std::vector<uint8_t>* out);
 
 // Splits a byte stream into commands. Bytes may arrive split at any point.
 //

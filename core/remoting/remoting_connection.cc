@@ -19,6 +19,7 @@ std::shared_ptr<RemotingConnection> RemotingConnection::Start(
       new RemotingConnection(env, std::move(connection), std::move(handler), options));
   // The reader holds a reference: the connection lives at least as long as it is read.
   self->reader_ = env.scheduler.Spawn("remoting-reader", [self] { self->ReadLoop(); });
+  self->writer_ = env.scheduler.Spawn("remoting-writer", [self] { self->WriteLoop(); });
   return self;
 }
 
@@ -29,7 +30,8 @@ RemotingConnection::RemotingConnection(io::Env& env, std::unique_ptr<io::Connect
       handler_(std::move(handler)),
       options_(options),
       peer_(connection_->PeerAddress()),
-      write_mu_(env.scheduler.runtime()) {}
+      writer_wake_(env.scheduler.runtime()),
+      written_(env.scheduler.runtime()) {}
 
 RemotingConnection::~RemotingConnection() {
   // Every invoker holds a reference while it waits, and Forget erases its entry.
@@ -102,12 +104,13 @@ void RemotingConnection::OnRequest(RemotingCommand request) {
                request.code, peer_.ToString(), handlers_.size());
       return;
     }
-    // Written by the reader itself: no fiber is spent on a request that is turned away.
+    // Sent by the reader itself: no fiber is spent on a request that is turned away. The reader
+    // waits until it is written, so a peer that does not read its answers stops being read.
     Send(MakeResponse(request, kCodeSystemBusy,
                       fmt::format("[OVERLOAD]system busy, {} requests in flight on this "
                                   "connection",
                                   handlers_.size())),
-         Deadline{})
+         Deadline{}, /*wait_written=*/true)
         .IgnoreError();  // a failed write ends the connection; the reader sees it
     return;
   }
@@ -171,7 +174,8 @@ Result<RemotingCommand> RemotingConnection::Invoke(RemotingCommand request, Dura
     ~Forget() { self->pending_.erase(opaque); }
   } forget{this, opaque};
 
-  APOGEE_RETURN_IF_ERROR(Send(request, deadline));
+  // Not waiting for the write: a failed write ends the connection, which fails the future.
+  APOGEE_RETURN_IF_ERROR(Send(request, deadline, /*wait_written=*/false));
   Result<RemotingCommand> r = future.Get(deadline);
   if (r.code() == ErrorCode::kTimeout) {
     return Status(
@@ -189,15 +193,17 @@ Status RemotingConnection::InvokeOneway(RemotingCommand request) {
   if (closed()) return end_status_;
   request.opaque = NextOpaque();
   request.flag |= kFlagOneway;
-  return Send(request, Deadline{});
+  return Send(request, Deadline{}, /*wait_written=*/true);
 }
 
 Status RemotingConnection::SendResponse(RemotingCommand response) {
   response.flag |= kFlagResponse;
-  return Send(response, Deadline{});
+  // Waiting keeps the handler (and so the in-flight count) until its answer is out: a peer that
+  // does not read its answers meets the requests_in_flight_max limit.
+  return Send(response, Deadline{}, /*wait_written=*/true);
 }
 
-Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline) {
+Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline, bool wait_written) {
   if (closed()) return end_status_;
   // EncodeFrame asserts the frame limit; a command too big for it is the caller's error, not
   // a crash. Only a large body can get there, so the header is measured only then.
@@ -211,18 +217,51 @@ Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline) {
                                 kFrameBytesMax));
     }
   }
-  std::vector<uint8_t> frame = EncodeFrame(cmd);
-  io::MutexLock lock(write_mu_, deadline);
-  APOGEE_RETURN_IF_ERROR(lock.status());
-  if (closed()) return end_status_;
-  Status s = connection_->Write(frame, deadline);
-  if (!s.ok()) {
-    // Part of the frame may have left: the stream can no longer be trusted.
-    LOG_INFO("remoting: write to {} failed, resetting the connection: {}", peer_.ToString(),
-             s.ToString());
-    End(s, /*reset=*/true);
+  out_queued_ += EncodeFrameTo(cmd, &out_);
+  const uint64_t end = out_queued_;
+  writer_wake_.NotifyOne();
+  if (!wait_written) return Status::Ok();
+  while (out_written_ < end) {
+    if (closed()) return end_status_;
+    io::WakeReason why = written_.Wait(deadline);
+    if (why == io::WakeReason::kKilled) {
+      return Status(ErrorCode::kCancelled, "send interrupted by a kill");
+    }
+    if (why == io::WakeReason::kTimeout && out_written_ < end) {
+      return Status(
+          ErrorCode::kTimeout,
+          fmt::format("the frame to {} was not written by the deadline", peer_.ToString()));
+    }
   }
-  return s;
+  return Status::Ok();
+}
+
+void RemotingConnection::WriteLoop() {
+  std::vector<uint8_t> batch;
+  while (!closed()) {
+    if (out_.empty()) {
+      if (writer_wake_.Wait() == io::WakeReason::kKilled) return;
+      continue;
+    }
+    // Take everything queued; the emptied batch's capacity is reused for the next frames.
+    batch.clear();
+    batch.swap(out_);
+    APOGEE_ASSERT(out_written_ + batch.size() == out_queued_);
+    Status s = connection_->Write(batch, Deadline{});
+    if (!s.ok()) {
+      if (!closed()) {
+        // Part of a frame may have left: the stream can no longer be trusted.
+        LOG_INFO("remoting: write to {} failed, resetting the connection: {}", peer_.ToString(),
+                 s.ToString());
+        End(s, /*reset=*/true);
+      }
+      break;
+    }
+    out_written_ += batch.size();
+    APOGEE_ASSERT(out_written_ <= out_queued_);
+    written_.NotifyAll();
+  }
+  written_.NotifyAll();
 }
 
 void RemotingConnection::Close() {
@@ -244,10 +283,14 @@ void RemotingConnection::End(Status why, bool reset) {
   pending_.clear();
   for (auto& [opaque, promise] : pending) promise.SetError(end_status_);
   APOGEE_ASSERT(pending_.empty());
+  // The writer ends, and senders waiting for their frames learn the connection ended.
+  writer_wake_.NotifyAll();
+  written_.NotifyAll();
 }
 
 void RemotingConnection::Join() {
   reader_.Join();
+  writer_.Join();
   while (!handlers_.empty()) {
     auto [id, handler] = *handlers_.begin();
     if (handler.Join() == io::WakeReason::kKilled) return;

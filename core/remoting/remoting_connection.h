@@ -9,7 +9,10 @@
 //     waiting on its opaque, a request is handed to the handler on a fiber of its own;
 //   - at most options.requests_in_flight_max handler fibers at once: beyond that a request is
 //     answered SYSTEM_BUSY (2) at once and a oneway request is dropped with a log line;
-//   - writes are serialized by a fiber Mutex, so frames never interleave.
+//   - one writer fiber writes every frame: senders append their encoded frames to an output
+//     buffer and wake it, and it writes all that is queued in one call. It runs after the fibers
+//     that were ready when it was woken, so under load (many handlers answering, many senders
+//     invoking) one system call carries many frames; frames never interleave.
 //
 // Lifetime: held by shared_ptr. The reader fiber and every handler fiber hold a reference, so
 // the object lives until the connection has ended and every handler has returned, even if
@@ -91,8 +94,10 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
 
   // Sends `request` with the next opaque and waits for its response until `timeout` has passed.
   // Fails with kTimeout at the deadline (a response arriving later is dropped), with kClosed or
-  // kConnectionReset if the connection ends first, kFrameTooLarge if the request does not fit a
-  // frame. May yield. REQUIRES: request is not a response.
+  // kConnectionReset if the connection ends first (a failed write of the request included),
+  // kFrameTooLarge if the request does not fit a frame. The request is queued for the writer,
+  // not waited for: a request still queued at the deadline may be written after it. May yield.
+  // REQUIRES: request is not a response.
   Result<RemotingCommand> Invoke(RemotingCommand request, Duration timeout);
 
   // Sends `request` with the oneway flag and the next opaque; does not wait for an answer.
@@ -106,7 +111,7 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
   // Ends the connection in order: the peer reads what was written, then end of stream. Fails
   // every pending invocation with kClosed. Idempotent; does not wait for the fibers (Join).
   void Close();
-  // Waits until the reader fiber and every handler fiber have ended. May yield.
+  // Waits until the reader and writer fibers and every handler fiber have ended. May yield.
   // REQUIRES: not called from one of this connection's handlers (it would wait for itself).
   void Join();
 
@@ -130,8 +135,12 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
   void OnRequest(RemotingCommand request);
   void RunHandler(uint64_t handler_id, RemotingCommand request);
   int32_t NextOpaque();
-  // Encodes and writes one frame under the write lock; a failed write ends the connection.
-  Status Send(const RemotingCommand& cmd, Deadline deadline);
+  // Queues the frame of `cmd` for the writer and, with `wait_written`, waits until it has been
+  // written (kTimeout at the deadline, the frame still queued; the connection's end status if it
+  // ends first). Fails at once if closed or the command does not fit a frame.
+  Status Send(const RemotingCommand& cmd, Deadline deadline, bool wait_written);
+  // The writer fiber: writes what is queued until the connection ends; a failed write ends it.
+  void WriteLoop();
   // Marks the connection ended with `why` (first call wins), closes or resets the socket and
   // fails every pending invocation.
   void End(Status why, bool reset);
@@ -142,10 +151,16 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
   Options options_;
   io::Address peer_;
   FrameDecoder decoder_;
-  io::Mutex write_mu_;
+  // Output. Invariant: out_written_ + (bytes the writer holds) + out_.size() == out_queued_.
+  std::vector<uint8_t> out_;   // frames queued and not yet taken by the writer
+  uint64_t out_queued_ = 0;    // bytes ever queued
+  uint64_t out_written_ = 0;   // bytes ever written
+  io::WaitQueue writer_wake_;  // the writer waits here for output
+  io::WaitQueue written_;      // senders wait here for their frame to be written
   std::map<int32_t, io::Promise<RemotingCommand>> pending_;  // by opaque
   std::map<uint64_t, io::FiberHandle> handlers_;             // by handler id
   io::FiberHandle reader_;
+  io::FiberHandle writer_;
   uint32_t next_opaque_ = 1;
   uint64_t next_handler_id_ = 1;
   Status end_status_;
