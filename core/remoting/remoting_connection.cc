@@ -219,7 +219,14 @@ Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline, b
   }
   out_queued_ += EncodeFrameTo(cmd, &out_);
   const uint64_t end = out_queued_;
-  writer_wake_.NotifyOne();
+  if (!writing_ && out_.size() >= kEagerWriteBytes) {
+    // Enough for a large write: write now rather than after every ready fiber has run, so the
+    // peer starts on these frames while this side still works on the rest (the two pipeline
+    // instead of taking turns).
+    WriteQueued(deadline);
+  } else {
+    writer_wake_.NotifyOne();
+  }
   if (!wait_written) return Status::Ok();
   while (out_written_ < end) {
     if (closed()) return end_status_;
@@ -236,30 +243,47 @@ Status RemotingConnection::Send(const RemotingCommand& cmd, Deadline deadline, b
   return Status::Ok();
 }
 
+void RemotingConnection::WriteQueued(Deadline deadline) {
+  APOGEE_ASSERT(!writing_);
+  APOGEE_ASSERT(!out_.empty());
+  // Leaves the writer's role however the write ends, a kill included.
+  struct Writing {
+    RemotingConnection* self;
+    explicit Writing(RemotingConnection* c) : self(c) { self->writing_ = true; }
+    ~Writing() {
+      self->writing_ = false;
+      // Frames queued meanwhile are the writer fiber's now.
+      if (!self->out_.empty()) self->writer_wake_.NotifyOne();
+    }
+  } writing(this);
+  // Take everything queued; the emptied spare's capacity takes the next frames.
+  std::vector<uint8_t> batch = std::move(spare_);
+  batch.clear();
+  batch.swap(out_);
+  APOGEE_ASSERT(out_written_ + batch.size() == out_queued_);
+  Status s = connection_->Write(batch, deadline);
+  if (!s.ok()) {
+    if (!closed()) {
+      // Part of a frame may have left: the stream can no longer be trusted.
+      LOG_INFO("remoting: write to {} failed, resetting the connection: {}", peer_.ToString(),
+               s.ToString());
+      End(s, /*reset=*/true);
+    }
+    return;
+  }
+  out_written_ += batch.size();
+  APOGEE_ASSERT(out_written_ <= out_queued_);
+  spare_ = std::move(batch);
+  written_.NotifyAll();
+}
+
 void RemotingConnection::WriteLoop() {
-  std::vector<uint8_t> batch;
   while (!closed()) {
-    if (out_.empty()) {
+    if (out_.empty() || writing_) {
       if (writer_wake_.Wait() == io::WakeReason::kKilled) return;
       continue;
     }
-    // Take everything queued; the emptied batch's capacity is reused for the next frames.
-    batch.clear();
-    batch.swap(out_);
-    APOGEE_ASSERT(out_written_ + batch.size() == out_queued_);
-    Status s = connection_->Write(batch, Deadline{});
-    if (!s.ok()) {
-      if (!closed()) {
-        // Part of a frame may have left: the stream can no longer be trusted.
-        LOG_INFO("remoting: write to {} failed, resetting the connection: {}", peer_.ToString(),
-                 s.ToString());
-        End(s, /*reset=*/true);
-      }
-      break;
-    }
-    out_written_ += batch.size();
-    APOGEE_ASSERT(out_written_ <= out_queued_);
-    written_.NotifyAll();
+    WriteQueued(Deadline{});
   }
   written_.NotifyAll();
 }

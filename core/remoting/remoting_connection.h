@@ -139,7 +139,10 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
   // written (kTimeout at the deadline, the frame still queued; the connection's end status if it
   // ends first). Fails at once if closed or the command does not fit a frame.
   Status Send(const RemotingCommand& cmd, Deadline deadline, bool wait_written);
-  // The writer fiber: writes what is queued until the connection ends; a failed write ends it.
+  // Writes everything queued in one call (a failed write ends the connection). REQUIRES: nobody
+  // else is writing; something is queued. May yield.
+  void WriteQueued(Deadline deadline);
+  // The writer fiber: writes what is queued until the connection ends.
   void WriteLoop();
   // Marks the connection ended with `why` (first call wins), closes or resets the socket and
   // fails every pending invocation.
@@ -152,11 +155,15 @@ class RemotingConnection : public std::enable_shared_from_this<RemotingConnectio
   io::Address peer_;
   FrameDecoder decoder_;
   // Output. Invariant: out_written_ + (bytes the writer holds) + out_.size() == out_queued_.
-  std::vector<uint8_t> out_;   // frames queued and not yet taken by the writer
-  uint64_t out_queued_ = 0;    // bytes ever queued
-  uint64_t out_written_ = 0;   // bytes ever written
-  io::WaitQueue writer_wake_;  // the writer waits here for output
-  io::WaitQueue written_;      // senders wait here for their frame to be written
+  // A sender writes inline, without waiting for the writer fiber, once this much is queued.
+  static constexpr size_t kEagerWriteBytes = 16 * 1024;
+  std::vector<uint8_t> out_;    // frames queued and not yet taken by a write
+  std::vector<uint8_t> spare_;  // the last write's buffer, kept for its capacity
+  bool writing_ = false;        // a write is in progress (the writer fiber's or a sender's)
+  uint64_t out_queued_ = 0;     // bytes ever queued
+  uint64_t out_written_ = 0;    // bytes ever written
+  io::WaitQueue writer_wake_;   // the writer waits here for output
+  io::WaitQueue written_;       // senders wait here for their frame to be written
   std::map<int32_t, io::Promise<RemotingCommand>> pending_;  // by opaque
   std::map<uint64_t, io::FiberHandle> handlers_;             // by handler id
   io::FiberHandle reader_;
