@@ -9,10 +9,13 @@
 //     waiting on its opaque, a request is handed to the handler on a fiber of its own;
 //   - at most options.requests_in_flight_max handler fibers at once: beyond that a request is
 //     answered SYSTEM_BUSY (2) at once and a oneway request is dropped with a log line;
-//   - one writer fiber writes every frame: senders append their encoded frames to an output
+//   - one writer fiber writes the frames: senders append their encoded frames to an output
 //     buffer and wake it, and it writes all that is queued in one call. It runs after the fibers
 //     that were ready when it was woken, so under load (many handlers answering, many senders
-//     invoking) one system call carries many frames; frames never interleave.
+//     invoking) one system call carries many frames. Once kEagerWriteBytes are queued and no
+//     write is in progress, the sender that queued the last frame writes them itself, so the
+//     peer starts on them while this side works on the rest. One write at a time: frames never
+//     interleave.
 //
 // Lifetime: held by shared_ptr. The reader fiber and every handler fiber hold a reference, so
 // the object lives until the connection has ended and every handler has returned, even if
