@@ -235,7 +235,12 @@ Result<SendResult> Producer::SendDefault(const Outgoing& out, Mode mode, Duratio
   if (mode == Mode::kSync) attempts += config_.retry_times_when_send_failed;
   if (mode == Mode::kAsync) attempts += config_.retry_times_when_send_async_failed;
   std::optional<std::string> last_broker;
-  Status last_error(ErrorCode::kTimeout, fmt::format("send to {} timed out", out.topic));
+  // OK until an attempt fails; the timeout it stands for is formatted only when needed (up
+  // front it cost every send a fmt call).
+  Status last_error = Status::Ok();
+  auto no_attempt_error = [&out] {
+    return Status(ErrorCode::kTimeout, fmt::format("send to {} timed out", out.topic));
+  };
   bool route_refreshed = false;
   for (int i = 0; i < attempts; ++i) {
     if (!info->ok()) break;
@@ -244,8 +249,9 @@ Result<SendResult> Producer::SendDefault(const Outgoing& out, Mode mode, Duratio
     Duration left = timeout - (attempt_begin - begin);
     if (left <= Duration::zero()) {
       last_error =
-          Status(ErrorCode::kTimeout, fmt::format("send to {} timed out after {} attempts ({})",
-                                                  out.topic, i, last_error.ToString()));
+          Status(ErrorCode::kTimeout,
+                 fmt::format("send to {} timed out after {} attempts ({})", out.topic, i,
+                             (last_error.ok() ? no_attempt_error() : last_error).ToString()));
       break;
     }
     Attempt a = SendKernel(out, mq, mode, left);
@@ -276,7 +282,7 @@ Result<SendResult> Producer::SendDefault(const Outgoing& out, Mode mode, Duratio
       if (!s.ok()) LOG_DEBUG("producer {}: route refresh: {}", config_.group, s.ToString());
     }
   }
-  return last_error;
+  return last_error.ok() ? no_attempt_error() : last_error;
 }
 
 Producer::Attempt Producer::SendKernel(const Outgoing& out, const MessageQueue& mq, Mode mode,

@@ -10,9 +10,13 @@ namespace apogee::client {
 
 namespace {
 
+// Two upper-case hex digits per byte, most significant first (runs for every message sent).
 void AppendHex(std::string* out, uint64_t value, int bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
   for (int i = bytes - 1; i >= 0; --i) {
-    *out += fmt::format("{:02X}", static_cast<unsigned>((value >> (8 * i)) & 0xFF));
+    const auto b = static_cast<unsigned>((value >> (8 * i)) & 0xFF);
+    out->push_back(kDigits[b >> 4]);
+    out->push_back(kDigits[b & 0xF]);
   }
 }
 
