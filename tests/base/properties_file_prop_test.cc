@@ -1,5 +1,6 @@
 // Properties of ParseProperties over generated text: it never crashes, its invariants hold on any
-// input, and key=value lines written with EscapePropertyValue (and keys escaped alike) read back exactly.
+// input, and key=value lines written with EscapePropertyValue (and keys escaped alike) read back
+// exactly.
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
