@@ -201,14 +201,7 @@ std::vector<ClusterScenarioSpec> Specs() {
 
 std::vector<sim::Scenario> ClusterScenarios() {
   std::vector<sim::Scenario> out;
-  for (ClusterScenarioSpec& spec : Specs()) {
-    std::string name = spec.name;
-    std::string description = spec.description;
-    out.push_back(sim::Scenario{std::move(name), std::move(description),
-                                [spec = std::move(spec)](const sim::RunConfig& config) {
-                                  return RunClusterScenario(spec, config);
-                                }});
-  }
+  for (ClusterScenarioSpec& spec : Specs()) out.push_back(MakeClusterScenario(std::move(spec)));
   return out;
 }
 

@@ -50,6 +50,12 @@ struct ClusterScenarioSpec {
 
 sim::RunReport RunClusterScenario(const ClusterScenarioSpec& spec, const sim::RunConfig& config);
 
+// The nodes the scenario's faults may hit, by name, as a plan given to it must name them.
+sim::FaultTargets ClusterScenarioTargets(const ClusterScenarioSpec& spec);
+
+// The catalog entry for `spec`: its run, and (when it has faults) its targets and plan length.
+sim::Scenario MakeClusterScenario(ClusterScenarioSpec spec);
+
 // The cluster scenarios of the catalog, in no particular order.
 std::vector<sim::Scenario> ClusterScenarios();
 

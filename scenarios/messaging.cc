@@ -73,7 +73,9 @@ sim::Scenario MessagingScenario() {
       "messaging",
       "2 nameservers, 2 brokers, 2 producers and 3 consumer groups (concurrent, orderly, "
       "broadcasting), no faults: every acked message consumed by every group, in queue order",
-      &RunMessaging};
+      &RunMessaging,
+      {},
+      {}};
 }
 
 }  // namespace apogee::scenarios

@@ -451,7 +451,9 @@ Scenario DemoScenario() {
   return Scenario{"demo",
                   "3 nodes exchange framed messages and persist them through crashes, "
                   "partitions, disk and clock faults; acked messages must survive",
-                  &RunDemo};
+                  &RunDemo,
+                  {},
+                  {}};
 }
 
 }  // namespace apogee::sim

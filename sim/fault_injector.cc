@@ -133,6 +133,8 @@ void FaultInjector::Apply(const Fault& f) {
       }
       world_.NoteFault(FaultKind::kBitFlip, a);
       LOG_INFO("fault: {} ({})", Describe(f), *flipped);
+      world_.timeline().Add(world_.Now(), TimelineKind::kFaultStart, f.a,
+                            fmt::format("{} ({})", Describe(f), *flipped));
       break;
     }
     case FaultType::kClockJump:
@@ -146,14 +148,25 @@ void FaultInjector::Apply(const Fault& f) {
   if (!done) {
     skipped_++;
     LOG_INFO("fault skipped: {}", Describe(f));
+    if (world_.timeline().enabled()) {
+      world_.timeline().Add(world_.Now(), TimelineKind::kFaultSkipped, f.a, Describe(f));
+    }
     return;
   }
   applied_[std::string(FaultTypeName(f.type))]++;
-  if (f.type != FaultType::kBitFlip) LOG_INFO("fault: {}", Describe(f));
+  if (f.type != FaultType::kBitFlip) {
+    LOG_INFO("fault: {}", Describe(f));
+    if (world_.timeline().enabled()) {
+      world_.timeline().Add(world_.Now(), TimelineKind::kFaultStart, f.a, Describe(f));
+    }
+  }
 }
 
 void FaultInjector::Undo(const Fault& f) {
   NodeId a = Node(f.a);
+  if (world_.timeline().enabled()) {
+    world_.timeline().Add(world_.Now(), TimelineKind::kFaultEnd, f.a, Describe(f));
+  }
   switch (f.type) {
     case FaultType::kPartition:
     case FaultType::kPartitionOneWay:
@@ -194,6 +207,7 @@ void FaultInjector::Undo(const Fault& f) {
 void FaultInjector::HealAll() {
   if (healed_) return;
   healed_ = true;
+  world_.timeline().Add(world_.Now(), TimelineKind::kPhase, "", "heal everything");
   if (fiber_.valid() && !fiber_.done()) fiber_.Kill();
   world_.network().HealAll();
   world_.NoteFault(FaultKind::kHeal, UINT64_MAX);

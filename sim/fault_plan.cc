@@ -40,6 +40,47 @@ Status Bad(size_t index, std::string what) {
 
 }  // namespace
 
+bool IsTwoNodeFault(FaultType type) { return TwoNodes(type); }
+bool IsInstantaneousFault(FaultType type) { return Instantaneous(type); }
+bool IsDiskFault(FaultType type) { return NeedsState(type); }
+
+Status ValidateFaultPlan(const FaultPlan& plan, const FaultTargets& targets, Duration length) {
+  auto in = [](const std::vector<std::string>& v, const std::string& name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  auto bad = [](size_t i, const Fault& f, std::string what) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("fault plan: fault {} ({}): {}", i, Describe(f), what));
+  };
+  for (size_t i = 0; i < plan.faults.size(); i++) {
+    const Fault& f = plan.faults[i];
+    if (f.at < Duration::zero() || f.at >= length) {
+      return bad(i, f, fmt::format("starts outside the safety phase of {:.3f}s", Seconds(length)));
+    }
+    if (f.duration < Duration::zero() || f.at + f.duration > length) {
+      return bad(i, f, "lasts past the end of the safety phase");
+    }
+    if (Instantaneous(f.type) && f.duration != Duration::zero()) {
+      return bad(i, f, "an instantaneous fault has no duration");
+    }
+    if (NeedsState(f.type) ? !in(targets.stateful, f.a)
+                           : !in(targets.nodes, f.a) && !in(targets.peers, f.a)) {
+      return bad(i, f, fmt::format("'{}' is not a node this scenario's faults may hit", f.a));
+    }
+    if (TwoNodes(f.type)) {
+      if (f.b == f.a) return bad(i, f, "needs two distinct nodes");
+      if (!in(targets.nodes, f.b) && !in(targets.peers, f.b)) {
+        return bad(i, f, fmt::format("'{}' is not a node this scenario's faults may hit", f.b));
+      }
+    } else if (!f.b.empty()) {
+      return bad(i, f, "names a second node it does not act on");
+    }
+    if (f.probability < 0 || f.probability > 1) return bad(i, f, "probability outside [0, 1]");
+    if (f.type == FaultType::kDiskFull && f.amount < 0) return bad(i, f, "negative free space");
+  }
+  return Status::Ok();
+}
+
 std::string_view FaultTypeName(FaultType type) { return kTypeNames[static_cast<int>(type)]; }
 
 Result<FaultType> FaultTypeFromName(std::string_view name) {

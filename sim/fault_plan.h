@@ -82,6 +82,20 @@ struct FaultTargets {
   std::vector<std::string> peers;
 };
 
+// Checks that a plan given from outside (a repro file, a shrink step, a generator) can be carried
+// out against `targets` within a safety phase of `length`: every node it names is one of
+// targets.nodes or targets.peers (disk faults and bit flips: of targets.stateful), two-node faults
+// name two distinct nodes, nothing starts at or after `length` or lasts past it, probabilities lie
+// in [0, 1], disk-full amounts are not negative. kInvalidArgument naming the first fault that
+// does not.
+Status ValidateFaultPlan(const FaultPlan& plan, const FaultTargets& targets, Duration length);
+
+// True for the kinds that act on two nodes (partitions, clogs, resets) and for the kinds that
+// take no time (resets, bit flips, clock jumps), whose duration is always zero.
+bool IsTwoNodeFault(FaultType type);
+bool IsInstantaneousFault(FaultType type);
+bool IsDiskFault(FaultType type);  // needs a node with durable state
+
 // Which fault kinds a swarm run turns on, and how often faults come.
 struct SwarmMix {
   bool enabled[kFaultTypeCount] = {};

@@ -14,7 +14,10 @@ namespace apogee::sim {
 
 namespace {
 
-constexpr std::string_view kFormat = "apogee-repro/1";
+constexpr std::string_view kFormat = "apogee-repro/2";
+constexpr std::string_view kFormatWithoutPlans = "apogee-repro/1";
+
+Result<JsonValue> PlanJson(const FaultPlan& plan) { return ParseJson(EncodeFaultPlan(plan)); }
 
 Status Bad(std::string what) {
   return Status(ErrorCode::kMalformed, fmt::format("repro file: {}", what));
@@ -23,6 +26,27 @@ Status Bad(std::string what) {
 }  // namespace
 
 const char* BuildId() { return APOGEE_BUILD_ID; }
+
+bool IsTestHook(std::string_view arg) {
+  if (arg == "--inject-crash" || arg == "--inject-nondeterminism") return true;
+  constexpr std::string_view kOn = "--inject-violation-on=";
+  return arg.starts_with(kOn) && FaultTypeFromName(arg.substr(kOn.size())).ok();
+}
+
+Status ApplyTestHook(std::string_view arg, RunConfig* config) {
+  constexpr std::string_view kOn = "--inject-violation-on=";
+  if (arg == "--inject-crash") {
+    config->inject_crash = true;
+  } else if (arg == "--inject-nondeterminism") {
+    config->inject_nondeterminism = true;
+  } else if (arg.starts_with(kOn)) {
+    APOGEE_ASSIGN_OR_RETURN(FaultType type, FaultTypeFromName(arg.substr(kOn.size())));
+    config->inject_violation_on = type;
+  } else {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("unknown test hook '{}'", arg));
+  }
+  return Status::Ok();
+}
 
 std::string EncodeRepro(const Repro& r) {
   JsonValue o = JsonValue::Object();
@@ -39,7 +63,15 @@ std::string EncodeRepro(const Repro& r) {
   JsonValue hooks = JsonValue::Array();
   for (const std::string& h : r.test_hooks) hooks.Append(JsonValue::String(h));
   o.Add("test_hooks", std::move(hooks));
-  o.Add("fault_plan", JsonValue::Array());
+  if (r.fault_plan.has_value()) {
+    Result<JsonValue> plan = PlanJson(*r.fault_plan);
+    o.Add("fault_plan", plan.ok() ? std::move(*plan) : JsonValue::Array());
+  }
+  if (r.original_fault_plan.has_value()) {
+    Result<JsonValue> plan = PlanJson(*r.original_fault_plan);
+    o.Add("original_fault_plan", plan.ok() ? std::move(*plan) : JsonValue::Array());
+  }
+  if (!r.shrink.empty()) o.Add("shrink", JsonValue::String(r.shrink));
   return WriteJson(o) + "\n";
 }
 
@@ -56,7 +88,11 @@ Result<Repro> DecodeRepro(std::string_view text) {
   };
   std::string format;
   APOGEE_RETURN_IF_ERROR(str("format", &format));
-  if (format != kFormat) return Bad(fmt::format("format '{}' is not {}", format, kFormat));
+  const bool with_plans = format == kFormat;
+  if (!with_plans && format != kFormatWithoutPlans) {
+    return Bad(
+        fmt::format("format '{}' is neither {} nor {}", format, kFormat, kFormatWithoutPlans));
+  }
   Repro r;
   APOGEE_RETURN_IF_ERROR(str("scenario", &r.scenario));
   const JsonValue* seed = o.Find("seed");
@@ -84,11 +120,26 @@ Result<Repro> DecodeRepro(std::string_view text) {
   }
   if (const JsonValue* v = o.Find("test_hooks"); v != nullptr && v->is_array()) {
     for (const JsonValue& item : v->items()) {
-      if (!item.is_string() || (item.string_value() != "--inject-crash" &&
-                                item.string_value() != "--inject-nondeterminism")) {
+      if (!item.is_string() || !IsTestHook(item.string_value())) {
         return Bad("'test_hooks' holds an unknown hook");
       }
       r.test_hooks.push_back(item.string_value());
+    }
+  }
+  auto plan = [&](std::string_view key, std::optional<FaultPlan>* out) -> Status {
+    const JsonValue* v = o.Find(key);
+    if (v == nullptr) return Status::Ok();
+    if (!v->is_array()) return Bad(fmt::format("'{}' must be an array of faults", key));
+    Result<FaultPlan> decoded = DecodeFaultPlan(WriteJson(*v));
+    if (!decoded.ok()) return Bad(fmt::format("'{}': {}", key, decoded.status().message()));
+    *out = std::move(*decoded);
+    return Status::Ok();
+  };
+  if (with_plans) {
+    APOGEE_RETURN_IF_ERROR(plan("fault_plan", &r.fault_plan));
+    APOGEE_RETURN_IF_ERROR(plan("original_fault_plan", &r.original_fault_plan));
+    if (const JsonValue* v = o.Find("shrink"); v != nullptr && v->is_string()) {
+      r.shrink = v->string_value();
     }
   }
   return r;

@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/base/log.h"
+#include "sim/fault_plan.h"
 #include "sim/sim_buggify.h"
+#include "sim/timeline.h"
 #include "sim/trace.h"
 
 namespace apogee::sim {
@@ -36,6 +39,18 @@ struct RunConfig {
   bool inject_nondeterminism = false;
   // Test hook: fails an assertion one simulated second in, so the crash outcome can be shown.
   bool inject_crash = false;
+  // Test hook: a scenario with fault plans reports a violation when a fault of this kind was
+  // applied, so shrinking can be shown to find the one fault that matters. Never set in real
+  // runs.
+  std::optional<FaultType> inject_violation_on{};
+  // The faults to inject, replacing the plan the scenario would draw from the seed (replaying a
+  // repro file, shrinking, RapidCheck). Only for scenarios that take plans (Scenario::targets).
+  std::optional<FaultPlan> fault_plan{};
+  // Told of the fault plan once the run has fixed it (before any fault), so that a run that
+  // dies can still report the plan it was carrying out.
+  std::function<void(const FaultPlan&)> on_plan{};
+  // Keep a timeline of the run (node states, faults, phases, operations) for the HTML report.
+  bool record_timeline = false;
 };
 
 struct RunReport {
@@ -54,6 +69,14 @@ struct RunReport {
   std::vector<BuggifyPointStats> buggify;
   std::vector<TraceEntry> trace;         // only with record_trace
   std::vector<std::string> group_names;  // only with record_trace: node of each fiber group
+  // The fault plan the run carried out (drawn from the seed or given), and the swarm mix it was
+  // drawn from ("" when given). Empty for scenarios without plans.
+  FaultPlan fault_plan;
+  std::string fault_mix;
+  // Only with record_timeline: every node's name, the timeline, and operations per second.
+  std::vector<std::string> nodes;
+  std::vector<TimelineEvent> timeline;
+  std::vector<OpsBucket> ops;
 
   void Violation(std::string what) {
     if (outcome == Outcome::kPass) outcome = Outcome::kViolation;
@@ -66,6 +89,11 @@ struct Scenario {
   std::string name;
   std::string description;
   std::function<RunReport(const RunConfig&)> run;
+  // For scenarios that carry out fault plans: the nodes a plan may name, and the length of the
+  // safety phase plans are timed within (RapidCheck generates plans for these targets; shrink
+  // and replay give plans back). Empty for scenarios that take no plan.
+  std::function<FaultTargets()> targets;
+  Duration plan_length{};
 };
 
 // Every scenario the simulator knows, in name order.

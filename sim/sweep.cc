@@ -16,10 +16,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "core/remoting/json.h"
+#include "sim/child_run.h"
+#include "sim/html_report.h"
 #include "sim/repro.h"
 #include "sim/scenario.h"
+#include "sim/shrink_run.h"
 
 namespace apogee::sim {
 
@@ -34,13 +38,13 @@ struct Job {
 
 struct Result {
   Job job;
-  std::string outcome = "crash";
-  std::vector<std::string> violations;
-  std::string trace_hash;
-  double sim_time_ms = 0;
+  ChildResult run;
   double wall_ms = 0;
-  uint64_t events = 0;
   std::string repro_path;
+  std::string min_repro_path;  // when shrunk
+  std::string shrink;          // "14 faults -> 2 in 23 runs"
+  std::string html_path;
+  bool replayed = false;  // the report's replay gave the recorded trace hash
 };
 
 struct Running {
@@ -96,34 +100,15 @@ std::string XmlEscape(std::string_view s) {
 }
 
 Running Launch(const Job& job, const SweepOptions& o, const std::string& self) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    std::perror("apogee-sim sweep: pipe");
-    std::exit(2);
-  }
-  std::string seed = fmt::format("{}", job.seed);
-  pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("apogee-sim sweep: fork");
-    std::exit(2);
-  }
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-    std::vector<const char*> argv = {self.c_str(), "run",        "--scenario", job.scenario.c_str(),
-                                     "--seed",     seed.c_str(), "--json"};
-    if (o.check_determinism) argv.push_back("--check-determinism");
-    for (const std::string& hook : o.run_test_hooks) argv.push_back(hook.c_str());
-    argv.push_back(nullptr);
-    execv(self.c_str(), const_cast<char* const*>(argv.data()));
-    _exit(127);
-  }
-  close(fds[1]);
+  std::vector<std::string> args = {
+      "run", "--scenario", job.scenario, "--seed", fmt::format("{}", job.seed), "--json"};
+  if (o.check_determinism) args.push_back("--check-determinism");
+  for (const std::string& hook : o.run_test_hooks) args.push_back(hook);
+  ChildProcess child = SpawnChild(self, args);
   Running r;
   r.job = job;
-  r.pid = pid;
-  r.fd = fds[0];
+  r.pid = child.pid;
+  r.fd = child.fd;
   r.started = Clock::now();
   return r;
 }
@@ -132,38 +117,7 @@ Result Finish(Running& r, int status) {
   Result res;
   res.job = r.job;
   res.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - r.started).count();
-  std::string line = r.output.substr(0, r.output.find('\n'));
-  apogee::Result<JsonValue> parsed = ParseJson(line);
-  if (parsed.ok() && parsed->is_object()) {
-    const JsonValue& o = *parsed;
-    if (const JsonValue* v = o.Find("outcome"); v && v->is_string())
-      res.outcome = v->string_value();
-    if (const JsonValue* v = o.Find("trace_hash"); v && v->is_string()) {
-      res.trace_hash = v->string_value();
-    }
-    if (const JsonValue* v = o.Find("sim_time_ms"); v && v->is_number()) {
-      res.sim_time_ms = std::stod(v->number_text());
-    }
-    if (const JsonValue* v = o.Find("events"); v && v->is_number()) {
-      res.events = static_cast<uint64_t>(v->int64().value_or(0));
-    }
-    if (const JsonValue* v = o.Find("violations"); v && v->is_array()) {
-      for (const JsonValue& item : v->items()) {
-        if (item.is_string()) res.violations.push_back(item.string_value());
-      }
-    }
-  } else {
-    res.outcome = "crash";
-    if (r.timed_out) {
-      res.violations.push_back("the run was killed after exceeding its wall-time limit");
-    } else if (WIFSIGNALED(status)) {
-      res.violations.push_back(fmt::format("the run died of signal {} ({})", WTERMSIG(status),
-                                           strsignal(WTERMSIG(status))));
-    } else {
-      res.violations.push_back(fmt::format("the run exited {} without a report",
-                                           WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-    }
-  }
+  res.run = ParseChildOutput(r.output, status, r.timed_out);
   return res;
 }
 
@@ -202,6 +156,76 @@ std::string JsonString(std::string_view s) {
   std::string out;
   WriteJsonString(s, &out);
   return out;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::filesystem::path FailurePath(const SweepOptions& o, const Job& job, std::string_view ext) {
+  return std::filesystem::path(o.out_dir) / "failures" /
+         fmt::format("{}-seed-{}{}", job.scenario, job.seed, ext);
+}
+
+// Shrinks a failing run's plan when it has one (and the budget allows), then writes the HTML
+// report of the smallest failing run. A run that crashes leaves no report of its own; its HTML
+// then holds what the sweep knows (outcome, violations, plan) without a timeline.
+void Explain(const SweepOptions& o, const std::string& self, Result& r, int* shrunk) {
+  apogee::Result<Repro> repro = DecodeRepro(ReadAll(r.repro_path));
+  if (!repro.ok()) return;
+  std::string report_of = r.repro_path;
+  const Scenario* scenario = FindScenario(r.job.scenario);
+  if (scenario != nullptr && scenario->targets && repro->fault_plan.has_value() &&
+      !repro->fault_plan->faults.empty() && *shrunk < o.shrink_max && o.shrink_runs > 0) {
+    ++*shrunk;
+    ShrinkRunOptions so;
+    so.max_runs = o.shrink_runs;
+    so.run_timeout = o.run_timeout;
+    ShrinkRunResult s = ShrinkRepro(self, *repro, so);
+    if (s.reproduced) {
+      std::filesystem::path min = FailurePath(o, r.job, ".min.repro.json");
+      WriteFile(min, EncodeRepro(s.minimal));
+      r.min_repro_path = min.string();
+      r.shrink = s.minimal.shrink;
+      report_of = r.min_repro_path;
+      std::fprintf(stderr, "%s seed %llu: shrunk %s\n  replay: apogee-sim replay %s\n",
+                   r.job.scenario.c_str(), static_cast<unsigned long long>(r.job.seed),
+                   r.shrink.c_str(), r.min_repro_path.c_str());
+    }
+  }
+  std::filesystem::path html = FailurePath(o, r.job, ".html");
+  std::filesystem::remove(html);
+  apogee::Result<Repro> shown = DecodeRepro(ReadAll(report_of));
+  ChildResult replay =
+      RunChild(self, {"replay", report_of, "--json", "--html", html.string()}, o.run_timeout);
+  r.replayed = shown.ok() && replay.trace_hash == shown->trace_hash && replay.trace_hash != 0;
+  if (!std::filesystem::exists(html)) {
+    // The replay died before it could write its report: write what is known.
+    RunReport known;
+    known.scenario = r.job.scenario;
+    known.seed = r.job.seed;
+    known.violations = replay.violations.empty() ? r.run.violations : replay.violations;
+    known.outcome = Outcome::kCrash;
+    known.trace_hash = replay.trace_hash;
+    known.sim_time_ns = static_cast<int64_t>(replay.sim_time_ms * 1e6);
+    if (shown.ok() && shown->fault_plan.has_value()) known.fault_plan = *shown->fault_plan;
+    HtmlReportInput input;
+    input.report = &known;
+    input.build_id = BuildId();
+    input.replay_command = fmt::format("apogee-sim replay {}", report_of);
+    if (shown.ok()) {
+      input.original_plan = shown->original_fault_plan;
+      input.shrink = shown->shrink;
+    }
+    input.note =
+        "The run crashed, so it left no timeline: replay it with --log-level debug to see the "
+        "events that led to the crash.";
+    WriteFile(html, RenderHtmlReport(input));
+  }
+  r.html_path = html.string();
 }
 
 }  // namespace
@@ -260,22 +284,27 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
       while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
       }
       Result res = Finish(r, status);
-      if (res.outcome != "pass") {
+      if (res.run.outcome != "pass") {
         failed++;
-        Repro repro{res.job.scenario, res.job.seed,   BuildId(), res.outcome, 0,
-                    res.sim_time_ms,  res.violations, {}};
-        repro.trace_hash = std::strtoull(res.trace_hash.c_str(), nullptr, 16);
+        const ChildResult& run = res.run;
+        Repro repro;
+        repro.scenario = res.job.scenario;
+        repro.seed = res.job.seed;
+        repro.build_id = BuildId();
+        repro.outcome = run.outcome;
+        repro.trace_hash = run.trace_hash;
+        repro.sim_time_ms = run.sim_time_ms;
+        repro.violations = run.violations;
         repro.test_hooks = o.run_test_hooks;
-        std::filesystem::path path =
-            std::filesystem::path(o.out_dir) / "failures" /
-            fmt::format("{}-seed-{}.repro.json", res.job.scenario, res.job.seed);
+        if (run.has_plan) repro.fault_plan = run.plan;
+        std::filesystem::path path = FailurePath(o, res.job, ".repro.json");
         WriteFile(path, EncodeRepro(repro));
         res.repro_path = path.string();
         std::fprintf(stderr, "%s%s seed %llu: %s%s%s\n  replay: apogee-sim replay %s\n",
                      isatty(STDERR_FILENO) && o.progress ? "\r" : "", res.job.scenario.c_str(),
-                     static_cast<unsigned long long>(res.job.seed), res.outcome.c_str(),
-                     res.violations.empty() ? "" : ": ",
-                     res.violations.empty() ? "" : res.violations[0].c_str(), path.c_str());
+                     static_cast<unsigned long long>(res.job.seed), run.outcome.c_str(),
+                     run.violations.empty() ? "" : ": ",
+                     run.violations.empty() ? "" : run.violations[0].c_str(), path.c_str());
       }
       results.push_back(std::move(res));
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
@@ -283,10 +312,16 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
     }
   }
   Progress(o, results.size(), total, failed, start, true, &last_decile);
-  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(results.begin(), results.end(), [](const Result& a, const Result& b) {
     return std::tie(a.job.scenario, a.job.seed) < std::tie(b.job.scenario, b.job.seed);
   });
+  // Each failure: shrink its plan (the first shrink_max of them), then write the HTML report
+  // of the smallest failing run by replaying it, which also confirms that it reproduces.
+  int shrunk = 0;
+  for (Result& r : results) {
+    if (r.run.outcome != "pass") Explain(o, self, r, &shrunk);
+  }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
 
   // Summary.
   std::map<std::string, size_t> by_outcome;
@@ -295,13 +330,13 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
   uint64_t events = 0;
   std::string worst = "pass";
   for (const Result& r : results) {
-    by_outcome[r.outcome]++;
+    by_outcome[r.run.outcome]++;
     auto& s = by_scenario[r.job.scenario];
     s.first++;
-    if (r.outcome != "pass") s.second++;
-    sim_ms += r.sim_time_ms;
-    events += r.events;
-    if (Severity(r.outcome) > Severity(worst)) worst = r.outcome;
+    if (r.run.outcome != "pass") s.second++;
+    sim_ms += r.run.sim_time_ms;
+    events += r.run.events;
+    if (Severity(r.run.outcome) > Severity(worst)) worst = r.run.outcome;
   }
   std::string json = fmt::format(
       "{{\"build_id\":{},\"runs\":{},\"failed\":{},\"shard\":\"{}/{}\",\"jobs\":{},"
@@ -325,12 +360,14 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
   json += "},\"failures\":[";
   first = true;
   for (const Result& r : results) {
-    if (r.outcome == "pass") continue;
+    if (r.run.outcome == "pass") continue;
     json += fmt::format(
         "{}{{\"scenario\":{},\"seed\":{},\"outcome\":{},\"violation\":{},"
-        "\"repro\":{}}}",
-        first ? "" : ",", JsonString(r.job.scenario), r.job.seed, JsonString(r.outcome),
-        JsonString(r.violations.empty() ? "" : r.violations[0]), JsonString(r.repro_path));
+        "\"repro\":{},\"min_repro\":{},\"shrink\":{},\"html\":{},\"replayed\":{}}}",
+        first ? "" : ",", JsonString(r.job.scenario), r.job.seed, JsonString(r.run.outcome),
+        JsonString(r.run.violations.empty() ? "" : r.run.violations[0]), JsonString(r.repro_path),
+        JsonString(r.min_repro_path), JsonString(r.shrink), JsonString(r.html_path),
+        r.replayed ? "true" : "false");
     first = false;
   }
   json += "]}\n";
@@ -353,17 +390,21 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
     }
     xml += fmt::format("    <testcase classname=\"apogee-sim.{}\" name=\"seed-{}\" time=\"{:.3f}\"",
                        XmlEscape(r.job.scenario), r.job.seed, r.wall_ms / 1000);
-    if (r.outcome == "pass") {
+    if (r.run.outcome == "pass") {
       xml += "/>\n";
       continue;
     }
     std::string body;
-    for (const std::string& v : r.violations) body += v + "\n";
+    for (const std::string& v : r.run.violations) body += v + "\n";
     body += fmt::format("replay: apogee-sim replay {}\n", r.repro_path);
-    xml +=
-        fmt::format(">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
-                    XmlEscape(r.outcome),
-                    XmlEscape(r.violations.empty() ? r.outcome : r.violations[0]), XmlEscape(body));
+    if (!r.min_repro_path.empty()) {
+      body += fmt::format("shrunk ({}): apogee-sim replay {}\n", r.shrink, r.min_repro_path);
+    }
+    if (!r.html_path.empty()) body += fmt::format("report: {}\n", r.html_path);
+    xml += fmt::format(
+        ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+        XmlEscape(r.run.outcome),
+        XmlEscape(r.run.violations.empty() ? r.run.outcome : r.run.violations[0]), XmlEscape(body));
   }
   if (!current.empty()) xml += "  </testsuite>\n";
   xml += "</testsuites>\n";

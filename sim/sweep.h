@@ -33,13 +33,19 @@ struct SweepOptions {
   std::chrono::seconds run_timeout{300};
   std::string out_dir = "sim-reports";
   bool progress = true;  // a bar on stderr (a line per 10 % when stderr is not a terminal)
+  // Failing runs of scenarios with fault plans are shrunk (sim/shrink_run.h), at most
+  // `shrink_runs` candidate runs each, for the first `shrink_max` failures (0: none).
+  int shrink_runs = 40;
+  int shrink_max = 10;
   // Test hooks passed to every run (--inject-crash, --inject-nondeterminism), so the sweep's
   // handling of failures can be shown. Never set in real sweeps.
   std::vector<std::string> run_test_hooks;
 };
 
-// Runs the sweep and writes out_dir/summary.json, out_dir/junit.xml and
-// out_dir/failures/<scenario>-seed-<n>.repro.json. Returns the exit code described above.
+// Runs the sweep and writes out_dir/summary.json, out_dir/junit.xml, and for each failing run
+// out_dir/failures/<scenario>-seed-<n>.repro.json (the run's own plan), .min.repro.json (the
+// shrunk plan, when shrunk) and .html (the report of the smallest failing run, sim/html_report.h).
+// Returns the exit code described above.
 int RunSweep(const SweepOptions& options, const std::string& self_exe);
 
 }  // namespace apogee::sim

@@ -134,6 +134,8 @@ void World::Start(NodeId id) {
   n.current = std::make_unique<Incarnation>(*this, n, n.incarnations);
   n.state = NodeState::kUp;
   NoteFault(FaultKind::kStart, id);
+  timeline_.Add(Now(), TimelineKind::kNodeUp, n.spec.name,
+                fmt::format("incarnation {}", n.incarnations));
   LOG_DEBUG("start {} (incarnation {})", n.spec.name, n.incarnations);
   io::Env* env = &n.current->env;
   NodeMain main = n.spec.main;
@@ -145,6 +147,8 @@ void World::Crash(NodeId id, CrashMode mode) {
   APOGEE_ASSERT(n.state != NodeState::kDown, "crash of node {} that is down", n.spec.name);
   LOG_DEBUG("crash {} ({})", n.spec.name, CrashModeName(mode));
   NoteFault(FaultKind::kCrash, (static_cast<uint64_t>(id) << 8) | static_cast<uint64_t>(mode));
+  timeline_.Add(Now(), TimelineKind::kNodeDown, n.spec.name,
+                fmt::format("crash (unsynced data: {})", CrashModeName(mode)));
   // Cut the process off from the world first, so nothing its unwinding destructors do can
   // reach the network or the disk; then unwind it.
   network_->CrashHost(n.spec.host);
@@ -158,6 +162,7 @@ void World::Pause(NodeId id) {
   Node& n = node(id);
   APOGEE_ASSERT(n.state == NodeState::kUp, "pause of node {} that is not up", n.spec.name);
   NoteFault(FaultKind::kPause, id);
+  timeline_.Add(Now(), TimelineKind::kNodePaused, n.spec.name, "paused");
   runtime().PauseGroup(n.current->group);
   n.state = NodeState::kPaused;
 }
@@ -166,6 +171,7 @@ void World::Resume(NodeId id) {
   Node& n = node(id);
   APOGEE_ASSERT(n.state == NodeState::kPaused, "resume of node {} that is not paused", n.spec.name);
   NoteFault(FaultKind::kResume, id);
+  timeline_.Add(Now(), TimelineKind::kNodeResumed, n.spec.name, "resumed");
   runtime().ResumeGroup(n.current->group);
   n.state = NodeState::kUp;
 }

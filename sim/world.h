@@ -23,6 +23,7 @@
 #include "sim/sim_clock.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
+#include "sim/timeline.h"
 
 namespace apogee::sim {
 
@@ -79,6 +80,9 @@ class World {
   SimNetwork& network() { return *network_; }
   SimBuggify& buggify() { return *buggify_; }
   uint64_t seed() const { return kernel_.seed(); }
+  // What happened, for people (off unless enabled): nodes going up, down, paused and resumed
+  // are noted here; the fault injector and the scenario add their own events.
+  Timeline& timeline() { return timeline_; }
   Instant Now() { return kernel_.Now(); }
 
   // Adds a machine with its process stopped.
@@ -127,6 +131,7 @@ class World {
   io::GroupId controller_group_;
   io::Scheduler controller_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  Timeline timeline_;
 };
 
 }  // namespace apogee::sim

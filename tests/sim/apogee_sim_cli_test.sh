@@ -98,6 +98,68 @@ seeds() { grep -o 'name="seed-[0-9]*"' "$1/junit.xml" | tr -dc '0-9\n' | sort -n
 [ "$(seeds "$work/s1")" = "2 4 " ] || fail "shard 1/2 ran seeds $(seeds "$work/s1")"
 "$sim" sweep --shard 2/2 2> /dev/null; [ $? -eq 64 ] || fail "shard 2/2 is not a usage error"
 
+# --- fault plans: given plans, validation, shrinking, HTML reports ---
+# A cluster scenario reports the plan it carried out; giving that plan back replays the run.
+out=$("$sim" run --scenario broker-crash-sync --seed 2 --json); rc=$?
+[ "$rc" -eq 0 ] || fail "broker-crash-sync seed 2 exited $rc"
+plan=$(echo "$out" | sed 's/.*"fault_plan":\(\[.*\]\)}$/\1/')
+echo "$plan" | grep -q '"type":"crash"' || fail "no crash in the reported plan: $plan"
+h=$(echo "$out" | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
+h2=$("$sim" run --scenario broker-crash-sync --seed 2 --json --plan-json "$plan" \
+  | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
+[ "$h" = "$h2" ] || fail "the drawn plan given back ran to $h2, not $h"
+echo "$plan" > "$work/plan.json"
+h3=$("$sim" run --scenario broker-crash-sync --seed 2 --json --plan "$work/plan.json" \
+  | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
+[ "$h" = "$h3" ] || fail "--plan FILE ran to $h3, not $h"
+# Plans that do not fit are usage errors that say why.
+"$sim" run --scenario broker-crash-sync --seed 2 \
+  --plan-json '[{"at_ms":1000,"duration_ms":500,"type":"crash","a":"no-such-node","crash":"drop"}]' \
+  2> "$work/err"; rc=$?
+[ "$rc" -eq 64 ] || fail "a plan naming an unknown node exited $rc, want 64"
+grep -q "'no-such-node' is not a node" "$work/err" || fail "unknown node not named: $(cat "$work/err")"
+"$sim" run --scenario broker-crash-sync --seed 2 --plan-json '[{"at_ms":' 2> /dev/null
+[ $? -eq 64 ] || fail "a malformed plan is not a usage error"
+"$sim" run --scenario demo --seed 2 --plan-json '[]' 2> "$work/err"; rc=$?
+[ "$rc" -eq 64 ] && grep -q "takes no fault plan" "$work/err" || fail "demo took a plan (rc $rc)"
+
+# A sweep whose runs fail (the test hook makes every applied crash a violation) writes each
+# failure's repro with its plan, shrinks it to the one crash that matters, and writes an HTML
+# report of the shrunk run, confirmed by replaying it.
+"$sim" sweep --scenario broker-crash-sync --seeds 2..2 --jobs 1 --out "$work/shrunk" \
+  --inject-violation-on=crash --shrink-runs 30 --no-progress 2> "$work/sweep.err"; rc=$?
+[ "$rc" -eq 1 ] || fail "a violating sweep exited $rc, want 1: $(cat "$work/sweep.err")"
+f="$work/shrunk/failures/broker-crash-sync-seed-2"
+grep -q '"fault_plan":\[{' "$f.repro.json" || fail "the repro file lacks the plan"
+[ -f "$f.min.repro.json" ] || fail "no shrunk repro file"
+min_plan=$(sed 's/.*"fault_plan":\(\[[^]]*\]\).*/\1/' "$f.min.repro.json")
+orig_plan=$(sed 's/.*"original_fault_plan":\(\[[^]]*\]\).*/\1/' "$f.min.repro.json")
+[ "$(echo "$min_plan" | grep -o '"at_ms"' | wc -l)" -eq 1 ] || fail "shrunk plan: $min_plan"
+echo "$min_plan" | grep -q '"type":"crash"' || fail "the shrunk plan is not a crash: $min_plan"
+[ "$(echo "$orig_plan" | grep -o '"at_ms"' | wc -l)" -gt 1 ] || fail "original plan: $orig_plan"
+grep -q '"violations":\["injected:' "$f.min.repro.json" || fail "shrunk run lost its violation"
+grep -q '"shrink":"[0-9]* faults -> 1 in' "$f.min.repro.json" || fail "no shrink summary"
+grep -q 'Fault plan (1 faults)' "$f.html" || fail "the HTML report lacks the shrunk plan"
+grep -q '<svg' "$f.html" || fail "the HTML report lacks the timeline"
+grep -q '"replayed":true' "$work/shrunk/summary.json" || fail "summary does not confirm the replay"
+grep -q 'min.repro.json' "$work/shrunk/junit.xml" || fail "JUnit does not name the shrunk repro"
+# The shrunk file replays to its own trace hash.
+"$sim" replay "$f.min.repro.json" > "$work/replay.out" 2> /dev/null; rc=$?
+[ "$rc" -eq 1 ] || fail "replay of the shrunk file exited $rc, want 1"
+grep -q "matches the recorded" "$work/replay.out" || fail "shrunk replay: $(tail -1 "$work/replay.out")"
+# `apogee-sim shrink FILE` does the same from the command line.
+"$sim" shrink "$f.repro.json" --out "$work/cli.min.json" --max-runs 30 > "$work/shrink.out" \
+  2> /dev/null; rc=$?
+[ "$rc" -eq 1 ] || fail "shrink exited $rc, want 1 (the minimal run's outcome)"
+grep -q "replay: apogee-sim replay $work/cli.min.json" "$work/shrink.out" \
+  || fail "shrink did not print the replay command: $(cat "$work/shrink.out")"
+grep -q '"type":"crash"' "$work/cli.min.json" || fail "shrink wrote no crash"
+"$sim" shrink "$work/pass.json" 2> "$work/err"; [ $? -eq 64 ] \
+  || fail "shrinking a scenario without plans is not a usage error"
+# A crashing run still gets an HTML report, without a timeline.
+grep -q 'left no timeline' "$work/bad/failures/demo-seed-2.html" \
+  || fail "the crashed run's HTML report is missing or says nothing"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"
   exit 1
