@@ -72,11 +72,11 @@ RC_GTEST_PROP(ClusterPlanProp, BrokersCrashingWithTornWritesLoseNothing, ()) {
 // A plan given to a scenario that equals the plan its seed draws replays the run exactly: the
 // plan in a repro file is the whole truth about the faults.
 TEST(ClusterPlanTest, GivingTheDrawnPlanReplaysTheRun) {
-  const Scenario* s = FindScenario("broker-crash-sync");
+  const Scenario* s = FindScenario("longpoll-broker-restart");
   ASSERT_NE(s, nullptr);
-  RunReport drawn = s->run(RunConfig{.seed = 4});
+  RunReport drawn = s->run(RunConfig{.seed = 2});
   ASSERT_FALSE(drawn.fault_plan.faults.empty());
-  RunConfig config{.seed = 4};
+  RunConfig config{.seed = 2};
   config.fault_plan = drawn.fault_plan;
   RunReport given = s->run(config);
   EXPECT_EQ(given.trace_hash, drawn.trace_hash);
@@ -89,7 +89,7 @@ TEST(ClusterPlanTest, GivingTheDrawnPlanReplaysTheRun) {
 // Shrinking a failing run of a real scenario: with the test hook that turns any applied crash
 // into a violation, the plan shrinks to a single crash.
 TEST(ClusterPlanTest, ShrinkingFindsTheOneFaultThatMatters) {
-  const Scenario* s = FindScenario("broker-crash-sync");
+  const Scenario* s = FindScenario("longpoll-broker-restart");
   ASSERT_NE(s, nullptr);
   RunConfig config{.seed = 2};
   config.inject_violation_on = FaultType::kCrash;

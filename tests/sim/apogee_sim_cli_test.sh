@@ -100,25 +100,25 @@ seeds() { grep -o 'name="seed-[0-9]*"' "$1/junit.xml" | tr -dc '0-9\n' | sort -n
 
 # --- fault plans: given plans, validation, shrinking, HTML reports ---
 # A cluster scenario reports the plan it carried out; giving that plan back replays the run.
-out=$("$sim" run --scenario broker-crash-sync --seed 2 --json); rc=$?
-[ "$rc" -eq 0 ] || fail "broker-crash-sync seed 2 exited $rc"
+out=$("$sim" run --scenario longpoll-broker-restart --seed 2 --json); rc=$?
+[ "$rc" -eq 0 ] || fail "longpoll-broker-restart seed 2 exited $rc"
 plan=$(echo "$out" | sed 's/.*"fault_plan":\(\[.*\]\)}$/\1/')
 echo "$plan" | grep -q '"type":"crash"' || fail "no crash in the reported plan: $plan"
 h=$(echo "$out" | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
-h2=$("$sim" run --scenario broker-crash-sync --seed 2 --json --plan-json "$plan" \
+h2=$("$sim" run --scenario longpoll-broker-restart --seed 2 --json --plan-json "$plan" \
   | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
 [ "$h" = "$h2" ] || fail "the drawn plan given back ran to $h2, not $h"
 echo "$plan" > "$work/plan.json"
-h3=$("$sim" run --scenario broker-crash-sync --seed 2 --json --plan "$work/plan.json" \
+h3=$("$sim" run --scenario longpoll-broker-restart --seed 2 --json --plan "$work/plan.json" \
   | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')
 [ "$h" = "$h3" ] || fail "--plan FILE ran to $h3, not $h"
 # Plans that do not fit are usage errors that say why.
-"$sim" run --scenario broker-crash-sync --seed 2 \
+"$sim" run --scenario longpoll-broker-restart --seed 2 \
   --plan-json '[{"at_ms":1000,"duration_ms":500,"type":"crash","a":"no-such-node","crash":"drop"}]' \
   2> "$work/err"; rc=$?
 [ "$rc" -eq 64 ] || fail "a plan naming an unknown node exited $rc, want 64"
 grep -q "'no-such-node' is not a node" "$work/err" || fail "unknown node not named: $(cat "$work/err")"
-"$sim" run --scenario broker-crash-sync --seed 2 --plan-json '[{"at_ms":' 2> /dev/null
+"$sim" run --scenario longpoll-broker-restart --seed 2 --plan-json '[{"at_ms":' 2> /dev/null
 [ $? -eq 64 ] || fail "a malformed plan is not a usage error"
 "$sim" run --scenario demo --seed 2 --plan-json '[]' 2> "$work/err"; rc=$?
 [ "$rc" -eq 64 ] && grep -q "takes no fault plan" "$work/err" || fail "demo took a plan (rc $rc)"
@@ -126,10 +126,10 @@ grep -q "'no-such-node' is not a node" "$work/err" || fail "unknown node not nam
 # A sweep whose runs fail (the test hook makes every applied crash a violation) writes each
 # failure's repro with its plan, shrinks it to the one crash that matters, and writes an HTML
 # report of the shrunk run, confirmed by replaying it.
-"$sim" sweep --scenario broker-crash-sync --seeds 2..2 --jobs 1 --out "$work/shrunk" \
+"$sim" sweep --scenario longpoll-broker-restart --seeds 2..2 --jobs 1 --out "$work/shrunk" \
   --inject-violation-on=crash --shrink-runs 30 --no-progress 2> "$work/sweep.err"; rc=$?
 [ "$rc" -eq 1 ] || fail "a violating sweep exited $rc, want 1: $(cat "$work/sweep.err")"
-f="$work/shrunk/failures/broker-crash-sync-seed-2"
+f="$work/shrunk/failures/longpoll-broker-restart-seed-2"
 grep -q '"fault_plan":\[{' "$f.repro.json" || fail "the repro file lacks the plan"
 [ -f "$f.min.repro.json" ] || fail "no shrunk repro file"
 min_plan=$(sed 's/.*"fault_plan":\(\[[^]]*\]\).*/\1/' "$f.min.repro.json")
