@@ -60,11 +60,15 @@ Status RemoteOffsetStore::Update(const MessageQueue& mq, int64_t offset) {
   protocol::UpdateConsumerOffsetRequestHeader h{group_, mq.topic, mq.queue_id, offset};
   protocol::ExtFields f;
   h.Encode(f);
-  APOGEE_ASSIGN_OR_RETURN(
-      RemotingCommand r,
-      instance_.Invoke(addr, protocol::MakeRequest(req::kUpdateConsumerOffset, f),
-                       instance_.config().rpc_timeout));
-  if (r.code != rsp::kSuccess) return ResponseError(r, "UPDATE_CONSUMER_OFFSET");
+  const Instant sent = instance_.env().clock.Now();
+  Result<RemotingCommand> r = instance_.Invoke(
+      addr, protocol::MakeRequest(req::kUpdateConsumerOffset, f), instance_.config().rpc_timeout);
+  if (instance_.config().on_offset_commit) {
+    instance_.config().on_offset_commit({group_, mq.topic, mq.broker_name, mq.queue_id, offset,
+                                         sent, r.ok() && r->code == rsp::kSuccess});
+  }
+  if (!r.ok()) return r.status();
+  if (r->code != rsp::kSuccess) return ResponseError(*r, "UPDATE_CONSUMER_OFFSET");
   return Status::Ok();
 }
 

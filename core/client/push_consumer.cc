@@ -277,7 +277,13 @@ void PushConsumer::PullLoop(MessageQueue mq, std::shared_ptr<ProcessQueue> pq, i
     }
     args.suspend = config_.broker_suspend_max;
     args.timeout = config_.consumer_timeout_when_suspend;
+    const Instant sent = env_.clock.Now();
     Result<PullResult> r = PullCancellable(instance_, args, pulls_cancel_);
+    if ((args.sys_flag & protocol::kPullFlagCommitOffset) != 0 &&
+        instance_->config().on_offset_commit) {
+      instance_->config().on_offset_commit(
+          {config_.group, mq.topic, mq.broker_name, mq.queue_id, args.commit_offset, sent, r.ok()});
+    }
     if (pq->dropped || stopping_) return;
     if (!r.ok()) {
       LOG_DEBUG("consumer {}: pull of {}: {}", config_.group, mq.ToString(), r.status().ToString());
