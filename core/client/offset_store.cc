@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <vector>
+
 #include "core/base/log.h"
 #include "core/protocol/codes.h"
 #include "core/protocol/headers.h"
@@ -73,10 +76,17 @@ Status RemoteOffsetStore::Update(const MessageQueue& mq, int64_t offset) {
 }
 
 void RemoteOffsetStore::PersistAll(const std::set<MessageQueue>& mqs) {
-  auto offsets = offsets_;  // copied: updates yield
-  for (const auto& [mq, offset] : offsets) {
-    if (!mqs.contains(mq)) continue;
-    Status s = Update(mq, offset);
+  std::vector<MessageQueue> queues;  // copied: updates yield
+  for (const auto& [mq, offset] : offsets_) {
+    if (mqs.contains(mq)) queues.push_back(mq);
+  }
+  for (const MessageQueue& mq : queues) {
+    // The offset as it is now, not as it was when the round began: each update yields (for up
+    // to rpc_timeout when a broker is unreachable), and meanwhile pulls move the offset on and
+    // commit it; a stale value sent after them would move the broker's offset backwards.
+    std::optional<int64_t> offset = Memory(mq);
+    if (!offset.has_value()) continue;  // forgotten meanwhile
+    Status s = Update(mq, *offset);
     if (!s.ok()) LOG_INFO("offsets of {}: {}: {}", group_, mq.ToString(), s.ToString());
   }
   for (auto it = offsets_.begin(); it != offsets_.end();) {
