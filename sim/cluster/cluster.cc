@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <any>
 #include <map>
 #include <set>
 
+#include "core/base/crc32.h"
+#include "core/base/java_hash.h"
 #include "core/base/log.h"
 #include "core/broker/broker.h"
+#include "core/broker/delay_levels.h"
 #include "core/client/client_instance.h"
 #include "core/client/producer.h"
 #include "core/client/pull_consumer.h"
@@ -41,6 +45,16 @@ store::StoreConfig SimStoreConfig(store::FlushType flush, uint32_t ipv4) {
   return c;
 }
 
+// Keyed sends: the key's hash picks the queue, so one key's messages share a queue while the
+// route keeps the same queues.
+client::MessageQueue SelectByKey(const std::vector<client::MessageQueue>& queues,
+                                 const protocol::Message&, const std::any& arg) {
+  APOGEE_ASSERT(!queues.empty());
+  const auto& key = std::any_cast<const std::string&>(arg);
+  uint32_t h = static_cast<uint32_t>(JavaStringHash(key));
+  return queues[h % queues.size()];
+}
+
 }  // namespace
 
 const char* OpOutcomeName(OpOutcome outcome) {
@@ -59,76 +73,57 @@ const char* OpOutcomeName(OpOutcome outcome) {
 
 Cluster::Cluster(World& world, ClusterSpec spec, History* history)
     : world_(world), spec_(std::move(spec)), history_(history) {
+  APOGEE_ASSERT(spec_.delay_fraction >= 0 && spec_.delay_fraction <= 1);
+  APOGEE_ASSERT(spec_.delay_level_max >= 1);
   for (int i = 0; i < spec_.nameservers; ++i) {
     namesrv_addrs_.push_back(fmt::format("10.0.0.{}:{}", i + 1, kNamesrvPort));
+  }
+  Result<broker::DelayLevels> levels =
+      broker::DelayLevels::Parse(broker::BrokerConfig().message_delay_level);
+  APOGEE_ASSERT(levels.ok());
+  for (int32_t l = 1; l <= levels->max_level(); l++) {
+    history_->delay_levels.push_back(levels->DelayOf(l));
   }
   for (int i = 0; i < spec_.nameservers; ++i) AddNameserver(i);
   for (int i = 0; i < spec_.brokers; ++i) AddBroker(i);
   int host = 0;
+  bool failing = false;
   for (const GroupSpec& g : spec_.groups) {
     GroupInfo info{g.name, spec_.topic, g.broadcasting, g.orderly, {}};
+    info.max_reconsume_times =
+        g.max_reconsume_times >= 0 ? g.max_reconsume_times : (g.orderly ? -1 : 16);
     for (int i = 0; i < g.consumers; ++i) {
       info.consumers.push_back(fmt::format("{}-{}", g.name, i + 1));
       AddConsumer(g, i, host++);
     }
     history_->groups.push_back(std::move(info));
+    failing = failing || (g.failing && !g.broadcasting);
   }
   for (int i = 0; i < spec_.producers; ++i) AddProducer(i);
   AddAuditor();
+  if (failing) AddDlqReader();
 }
 
-void Cluster::AddAuditor() {
-  const std::string host = "10.0.9.1";
-  auditor_ = world_.AddNode(NodeSpec{
-      "auditor", host, [this, host](io::Env& env) {
-        client::ClientConfig cc;
-        cc.namesrv_addrs = namesrv_addrs_;
-        cc.client_ip = host;
-        cc.instance_name = "auditor";
-        auto instance = std::make_shared<client::ClientInstance>(env, cc);
-        client::PullConsumerConfig pc;
-        pc.group = "sim-auditor";
-        client::PullConsumer reader(instance, pc);
-        reader.RegisterTopic(spec_.topic);
-        Status started = reader.Start();
-        APOGEE_ASSERT(started.ok(), "auditor start: {}", started.ToString());
-        // Every broker must answer for each of its queues: a queue that cannot be read yet (a
-        // broker still recovering) is read again a second later.
-        std::vector<client::MessageQueue> queues;
-        for (;;) {
-          Result<std::vector<client::MessageQueue>> qs =
-              reader.FetchSubscribeMessageQueues(spec_.topic);
-          if (qs.ok() && static_cast<int>(qs->size()) == spec_.brokers * spec_.queues_per_broker) {
-            queues = std::move(*qs);
-            break;
-          }
-          env.scheduler.Sleep(std::chrono::seconds(1));
-        }
-        for (const client::MessageQueue& mq : queues) {
-          int64_t offset = 0;
-          for (;;) {
-            Result<client::PullResult> r = reader.Pull(mq, "*", offset, 32);
-            if (!r.ok()) {
-              env.scheduler.Sleep(std::chrono::seconds(1));
-              continue;
-            }
-            for (const protocol::MessageExt& m : r->messages) {
-              history_->audit.keys.insert(m.Keys());
-              history_->audit.records++;
-            }
-            if (r->status == client::PullStatus::kFound || r->next_begin_offset > offset) {
-              offset = r->next_begin_offset;
-              continue;
-            }
-            break;  // nothing after `offset`
-          }
-        }
-        history_->audit.done = true;
-        ServeForever(env);
-      }});
+bool Cluster::FailThisDelivery(const GroupSpec& group, const std::string& key) {
+  if (!group.failing || group.broadcasting) return false;
+  // The sequence number is what follows the key's last '-'.
+  size_t dash = key.rfind('-');
+  if (dash == std::string::npos) return false;
+  uint64_t seq = 0;
+  for (char c : key.substr(dash + 1)) {
+    if (c < '0' || c > '9') return false;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  int& failed = failures_[{group.name, key}];
+  bool fail = false;
+  if (spec_.fail_always_every > 0 && seq % static_cast<uint64_t>(spec_.fail_always_every) == 1) {
+    fail = true;
+  } else if (spec_.fail_few_every > 0 && seq % static_cast<uint64_t>(spec_.fail_few_every) == 2) {
+    fail = failed < spec_.fail_few_times;
+  }
+  if (fail) failed++;
+  return fail;
 }
-
-void Cluster::StartAudit() { world_.Start(auditor_); }
 
 void Cluster::AddNameserver(int index) {
   std::string host = fmt::format("10.0.0.{}", index + 1);
@@ -150,6 +145,8 @@ void Cluster::AddBroker(int index) {
   brokers_.push_back(world_.AddNode(NodeSpec{
       name, host,
       [this, index, host, name, ipv4](io::Env& env) {
+        history_->broker_starts.push_back(NodeStart{
+            name, world_.incarnation(brokers_[static_cast<size_t>(index)]), world_.Now()});
         broker::BrokerConfig config;
         config.broker_name = name;
         config.announce_host = host;
@@ -173,17 +170,28 @@ void Cluster::AddBroker(int index) {
                    started.status().ToString());
           env.scheduler.Sleep(std::chrono::seconds(1));
         }
-        protocol::TopicConfig topic;
-        topic.topic_name = spec_.topic;
-        topic.read_queue_nums = spec_.queues_per_broker;
-        topic.write_queue_nums = spec_.queues_per_broker;
-        topic.perm = protocol::kPermRead | protocol::kPermWrite;
-        for (;;) {
-          Status created = b->topics().Update(topic);
-          if (created.ok()) break;
-          LOG_WARN("{}: creating topic {} failed ({}); again in 1 s", name, spec_.topic,
-                   created.ToString());
-          env.scheduler.Sleep(std::chrono::seconds(1));
+        std::vector<protocol::TopicConfig> topics(1);
+        topics[0].topic_name = spec_.topic;
+        topics[0].read_queue_nums = spec_.queues_per_broker;
+        topics[0].write_queue_nums = spec_.queues_per_broker;
+        topics[0].perm = protocol::kPermRead | protocol::kPermWrite;
+        for (const GroupSpec& g : spec_.groups) {
+          if (!g.failing || g.broadcasting) continue;
+          protocol::TopicConfig dlq;
+          dlq.topic_name = std::string(protocol::kDlqGroupTopicPrefix) + g.name;
+          dlq.read_queue_nums = 1;
+          dlq.write_queue_nums = 1;
+          dlq.perm = protocol::kPermRead | protocol::kPermWrite;
+          topics.push_back(std::move(dlq));
+        }
+        for (const protocol::TopicConfig& topic : topics) {
+          for (;;) {
+            Status created = b->topics().Update(topic);
+            if (created.ok()) break;
+            LOG_WARN("{}: creating topic {} failed ({}); again in 1 s", name, topic.topic_name,
+                     created.ToString());
+            env.scheduler.Sleep(std::chrono::seconds(1));
+          }
         }
         if (spec_.on_broker) {
           // Tells the observer the broker is gone when this incarnation unwinds.
@@ -207,66 +215,88 @@ void Cluster::AddProducer(int index) {
   std::string host = fmt::format("10.0.2.{}", index + 1);
   std::string name = fmt::format("producer-{}", index + 1);
   NodeId id = static_cast<NodeId>(world_.node_count());
-  producers_.push_back(world_.AddNode(
-      NodeSpec{name, host, [this, host, name, id](io::Env& env) {
-                 client::ClientConfig cc;
-                 cc.namesrv_addrs = namesrv_addrs_;
-                 cc.client_ip = host;
-                 cc.instance_name = name;
-                 auto instance = std::make_shared<client::ClientInstance>(env, cc);
-                 client::ProducerConfig pc;
-                 pc.group = "sim-producers";
-                 client::Producer producer(instance, pc);
-                 Status started = producer.Start();
-                 APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
-                 const Duration gap =
-                     Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
-                 const uint32_t incarnation = world_.incarnation(id);
-                 for (uint64_t seq = 0;; ++seq) {
-                   if (!producing_) {
-                     env.scheduler.Sleep(std::chrono::seconds(1));
-                     continue;
-                   }
-                   protocol::Message msg;
-                   msg.topic = spec_.topic;
-                   std::string key = fmt::format("{}.{}-{}", name, incarnation, seq);
-                   msg.SetKeys(key);
-                   msg.body.assign(static_cast<size_t>(spec_.body_bytes),
-                                   static_cast<uint8_t>('a' + seq % 26));
-                   SendOp invoke;
-                   invoke.producer = name;
-                   invoke.key = key;
-                   invoke.topic = spec_.topic;
-                   invoke.invoked = world_.Now();
-                   size_t op = history_->Invoke(std::move(invoke));
-                   Result<client::SendResult> r = producer.Send(msg);
-                   SendOp& o = history_->sends[op];
-                   o.completed = world_.Now();
-                   if (r.ok()) {
-                     o.outcome = OpOutcome::kOk;
-                     o.msg_id = r->msg_id;
-                     o.queue = r->message_queue;
-                     o.offset = r->queue_offset;
-                   } else {
-                     // A failed sync send may have been stored by an attempt that timed out:
-                     // unknown.
-                     o.outcome = OpOutcome::kInfo;
-                     o.error = r.status().ToString();
-                   }
-                   env.scheduler.Sleep(gap);
-                 }
-               }}));
+  producers_.push_back(world_.AddNode(NodeSpec{
+      name, host, [this, host, name, id](io::Env& env) {
+        client::ClientConfig cc;
+        cc.namesrv_addrs = namesrv_addrs_;
+        cc.client_ip = host;
+        cc.instance_name = name;
+        auto instance = std::make_shared<client::ClientInstance>(env, cc);
+        client::ProducerConfig pc;
+        pc.group = "sim-producers";
+        client::Producer producer(instance, pc);
+        Status started = producer.Start();
+        APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
+        const Duration gap =
+            Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
+        const uint32_t incarnation = world_.incarnation(id);
+        for (uint64_t seq = 0;; ++seq) {
+          if (!producing_) {
+            env.scheduler.Sleep(std::chrono::seconds(1));
+            continue;
+          }
+          protocol::Message msg;
+          msg.topic = spec_.topic;
+          std::string key = fmt::format("{}.{}-{}", name, incarnation, seq);
+          msg.SetKeys(key);
+          msg.body.assign(static_cast<size_t>(spec_.body_bytes),
+                          static_cast<uint8_t>('a' + seq % 26));
+          SendOp invoke;
+          invoke.producer = name;
+          invoke.key = key;
+          invoke.topic = spec_.topic;
+          invoke.body_crc = Crc32(msg.body);
+          if (env.random.Chance(spec_.delay_fraction)) {
+            invoke.delay_level = static_cast<int32_t>(env.random.Range(1, spec_.delay_level_max));
+            msg.SetDelayLevel(invoke.delay_level);
+          } else if (spec_.order_keys > 0) {
+            invoke.order_key =
+                fmt::format("{}-k{}", name, seq % static_cast<uint64_t>(spec_.order_keys));
+          }
+          invoke.invoked = world_.Now();
+          const std::string order_key = invoke.order_key;
+          size_t op = history_->Invoke(std::move(invoke));
+          Result<client::SendResult> r = order_key.empty()
+                                             ? producer.Send(msg)
+                                             : producer.Send(msg, SelectByKey, std::any(order_key));
+          SendOp& o = history_->sends[op];
+          o.completed = world_.Now();
+          if (r.ok() && r->status == client::SendStatus::kSendOk) {
+            o.outcome = OpOutcome::kOk;
+            o.msg_id = r->msg_id;
+            o.queue = r->message_queue;
+            o.offset = r->queue_offset;
+          } else if (r.ok()) {
+            // Stored but not known durable (FLUSH_DISK_TIMEOUT): not an acknowledgement.
+            o.outcome = OpOutcome::kInfo;
+            o.error = std::string(client::ToString(r->status));
+          } else {
+            // A failed sync send may have been stored by an attempt that timed out:
+            // unknown.
+            o.outcome = OpOutcome::kInfo;
+            o.error = r.status().ToString();
+          }
+          env.scheduler.Sleep(gap);
+        }
+      }}));
 }
 
 void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {
   std::string host = fmt::format("10.0.3.{}", host_index + 1);
   std::string name = fmt::format("{}-{}", group.name, index + 1);
+  NodeId id = static_cast<NodeId>(world_.node_count());
   consumers_.push_back(world_.AddNode(NodeSpec{
-      name, host, [this, host, name, group](io::Env& env) {
+      name, host, [this, host, name, group, id](io::Env& env) {
+        const uint32_t incarnation = world_.incarnation(id);
         client::ClientConfig cc;
         cc.namesrv_addrs = namesrv_addrs_;
         cc.client_ip = host;
         cc.instance_name = name;
+        cc.on_offset_commit = [this, name, incarnation](const client::OffsetCommitEvent& e) {
+          history_->commits.push_back(OffsetCommit{e.group, name, incarnation,
+                                                   MessageQueue{e.topic, e.broker_name, e.queue_id},
+                                                   e.offset, e.sent, e.acked});
+        };
         auto instance = std::make_shared<client::ClientInstance>(env, cc);
         client::PushConsumerConfig pc;
         pc.group = group.name;
@@ -275,12 +305,16 @@ void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {
         pc.consume_from_where = protocol::ConsumeFromWhere::kFirstOffset;
         pc.consume_fibers = 1;  // one consume fiber keeps each queue's deliveries in pull order
         pc.offset_store_dir = "offsets";
+        pc.max_reconsume_times = group.max_reconsume_times;
         client::PushConsumer consumer(instance, pc);
         Status subscribed = consumer.Subscribe(spec_.topic, "*");
         APOGEE_ASSERT(subscribed.ok(), "subscribe: {}", subscribed.ToString());
-        // The queue is the one pulled from (a retry queue for a redelivered message).
-        auto record = [this, name, group](const std::vector<protocol::MessageExt>& msgs,
-                                          const MessageQueue& mq) {
+        // Records each delivery with what the listener answers, which it decides here: false for
+        // a message it fails. The queue is the one pulled from (a retry queue for a redelivered
+        // message).
+        auto consume = [this, name, group](const std::vector<protocol::MessageExt>& msgs,
+                                           const MessageQueue& mq) {
+          bool ok = true;
           for (const protocol::MessageExt& m : msgs) {
             Delivery d;
             d.group = group.name;
@@ -291,22 +325,38 @@ void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {
             d.msg_id = m.msg_id;
             d.reconsume_times = m.reconsume_times;
             d.at = world_.Now();
+            d.body_crc = Crc32(m.body);
+            if (FailThisDelivery(group, d.key)) {
+              d.outcome = ConsumeOutcome::kFailed;
+              ok = false;
+            }
             history_->deliveries.push_back(std::move(d));
           }
+          if (!ok) {
+            // The whole batch fails: mark the others failed too, as the client treats them so.
+            for (size_t i = history_->deliveries.size() - msgs.size();
+                 i < history_->deliveries.size(); i++) {
+              history_->deliveries[i].outcome = ConsumeOutcome::kFailed;
+            }
+          }
+          return ok;
         };
         if (group.orderly) {
           consumer.RegisterListener(
-              client::OrderlyListener([record](const std::vector<protocol::MessageExt>& msgs,
-                                               client::ConsumeOrderlyContext& ctx) {
-                record(msgs, ctx.mq);
-                return client::ConsumeOrderlyStatus::kSuccess;
+              client::OrderlyListener([consume](const std::vector<protocol::MessageExt>& msgs,
+                                                client::ConsumeOrderlyContext& ctx) {
+                return consume(msgs, ctx.mq)
+                           ? client::ConsumeOrderlyStatus::kSuccess
+                           : client::ConsumeOrderlyStatus::kSuspendCurrentQueueAMoment;
               }));
         } else {
           consumer.RegisterListener(
-              client::ConcurrentListener([record](const std::vector<protocol::MessageExt>& msgs,
-                                                  client::ConsumeConcurrentlyContext& ctx) {
-                record(msgs, ctx.mq);
-                return client::ConsumeConcurrentlyStatus::kConsumeSuccess;
+              client::ConcurrentListener([consume](const std::vector<protocol::MessageExt>& msgs,
+                                                   client::ConsumeConcurrentlyContext& ctx) {
+                if (consume(msgs, ctx.mq))
+                  return client::ConsumeConcurrentlyStatus::kConsumeSuccess;
+                ctx.delay_level = 1;  // retries after 1 s, not the default 10 s and more
+                return client::ConsumeConcurrentlyStatus::kReconsumeLater;
               }));
         }
         Status started = consumer.Start();
@@ -321,6 +371,8 @@ void Cluster::Start(Duration settle) {
   world_.RunFor(settle);
   for (NodeId n : consumers_) world_.Start(n);
   for (NodeId n : producers_) world_.Start(n);
+  if (dlq_reader_.has_value()) world_.Start(*dlq_reader_);
+  if (spec_.delay_fraction > 0) StartClockSampler();
 }
 
 }  // namespace apogee::sim

@@ -8,12 +8,18 @@
 // Hosts: nameservers 10.0.0.N:9876, brokers 10.0.1.N:10911, producers 10.0.2.N, consumers
 // 10.0.3.N (N from 1). Node names: ns-N, broker-X (X = a, b, ...), producer-N, <group>-N.
 // Brokers create the workload topic themselves at start (as an operator's admin tool would
-// before the run), with queues_per_broker read and write queues.
+// before the run), with queues_per_broker read and write queues, and, for each failing group,
+// its dead-letter topic %DLQ%<group> with one queue readable (RocketMQ makes it write-only; an
+// operator opens it to read it), which the DLQ reader (10.0.9.2, outside every fault plan)
+// reads throughout the run into history.dlq.
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/time.h"
@@ -33,6 +39,12 @@ struct GroupSpec {
   int consumers = 2;
   bool broadcasting = false;
   bool orderly = false;
+  // The listener fails the messages ClusterSpec's fail_* options choose (clustering groups only:
+  // a broadcasting consumer drops what it fails, so there is nothing to check).
+  bool failing = false;
+  // The consumer's maxReconsumeTimes; -1 keeps the client's default (16 concurrent, unbounded
+  // orderly). An orderly group whose listener fails some message for ever needs a bound.
+  int32_t max_reconsume_times = -1;
 };
 
 struct ClusterSpec {
@@ -49,6 +61,25 @@ struct ClusterSpec {
   // crash bugs visible; 30 ms is a slow disk under load.
   Duration broker_sync_latency_max = std::chrono::milliseconds(2);
   std::vector<GroupSpec> groups;
+
+  // Workload options, all off by default.
+  // Delayed messages: this fraction of sends carries DELAY, a level drawn in [1, delay_level_max]
+  // (with the default levels 1 s, 5 s, 10s, ...). The brokers' wall-clock offsets are then
+  // sampled every 10 ms into the history (ClockSample), for the delay checker.
+  double delay_fraction = 0;
+  int delay_level_max = 3;
+  // Keyed sends: every undelayed message carries an order key, one of order_keys per producer
+  // ("producer-1-k3"), and is sent with a selector that maps the key to one queue of the topic
+  // (hash of the key modulo the number of queues).
+  int order_keys = 0;
+  // Failing listeners (groups with `failing`): the message with sequence number s fails every
+  // delivery when s % fail_always_every == 1 (it ends in %DLQ%<group>), and its first
+  // fail_few_times deliveries when s % fail_few_every == 2 (it is consumed after the retries).
+  // 0: none. A failing concurrent listener asks for retry delay level 1 (1 s).
+  int fail_always_every = 0;
+  int fail_few_every = 0;
+  int fail_few_times = 2;
+
   // Optional: told of each broker incarnation once it serves (and has the workload topic), and
   // again with nullptr when that incarnation goes (crash, or the end of the world); the pointer
   // is valid in between, for a test to look into the broker's store or tables.
@@ -84,6 +115,10 @@ class Cluster {
   void AddProducer(int index);
   void AddConsumer(const GroupSpec& group, int index, int host_index);
   void AddAuditor();
+  void AddDlqReader();
+  void StartClockSampler();
+  // Whether the listener of `group` fails this delivery of the message with `key` (counts it).
+  bool FailThisDelivery(const GroupSpec& group, const std::string& key);
 
   World& world_;
   ClusterSpec spec_;
@@ -95,6 +130,8 @@ class Cluster {
   std::vector<NodeId> producers_;
   std::vector<NodeId> consumers_;
   NodeId auditor_ = 0;
+  std::optional<NodeId> dlq_reader_;
+  std::map<std::pair<std::string, std::string>, int> failures_;  // (group, key) -> so far
 };
 
 // Fills the run's figures from the world: trace hash and steps, simulated time, fiber resumes,
