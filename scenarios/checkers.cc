@@ -6,99 +6,115 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <vector>
+
+#include "scenarios/checkers_internal.h"
 
 namespace apogee::scenarios {
 
+using internal::Arrivals;
+using internal::Reporter;
+using internal::Where;
+
+Arrivals internal::GotBy(const sim::History& history) {
+  std::map<std::string, bool> broadcasting;
+  for (const sim::GroupInfo& g : history.groups) broadcasting[g.name] = g.broadcasting;
+  Arrivals got;
+  for (const sim::Delivery& d : history.deliveries) {
+    if (!broadcasting[d.group] && d.outcome != sim::ConsumeOutcome::kOk) continue;
+    got[d.group][d.key].emplace(d.consumer, d.at);  // keeps the first
+  }
+  for (const sim::DlqRecord& r : history.dlq) got[r.group][r.key].emplace(std::string(), r.at);
+  return got;
+}
+
+std::set<std::string> DamagedKeys(const sim::History& history) {
+  std::set<std::string> damaged;
+  if (!history.audit.done || history.audit.refused.empty()) return damaged;
+  for (const sim::SendOp& s : history.sends) {
+    if (s.outcome != sim::OpOutcome::kOk || s.delay_level > 0) continue;
+    if (history.audit.refused.count({s.queue, s.offset}) != 0) damaged.insert(s.key);
+  }
+  return damaged;
+}
+
 namespace {
 
-// Adds violations of one checker, keeping the first kViolationsShown and a total.
-class Reporter {
- public:
-  Reporter(const char* checker, CheckResult* result) : checker_(checker), result_(result) {}
-  ~Reporter() {
-    if (count_ > kViolationsShown) {
-      result_->violations.push_back(
-          fmt::format("{}: {} violations in all ({} shown)", checker_, count_, kViolationsShown));
-    }
+// The members of `g` that never got `key` (for clustering: {group} when no member did).
+std::vector<std::string> Missed(const sim::GroupInfo& g, const Arrivals& got,
+                                const std::string& key) {
+  std::vector<std::string> missed;
+  auto gi = got.find(g.name);
+  const std::map<std::string, Instant>* who = nullptr;
+  if (gi != got.end()) {
+    auto ki = gi->second.find(key);
+    if (ki != gi->second.end()) who = &ki->second;
   }
-  void Add(std::string what) {
-    if (count_++ < kViolationsShown) {
-      result_->violations.push_back(fmt::format("{}: {}", checker_, what));
-    }
+  if (!g.broadcasting) {
+    if (who == nullptr) missed.push_back(g.name);
+    return missed;
   }
-
- private:
-  const char* checker_;
-  CheckResult* result_;
-  size_t count_ = 0;
-};
-
-std::string Where(const sim::MessageQueue& q, int64_t offset) {
-  return fmt::format("{}/{}#{}@{}", q.topic, q.broker_name, q.queue_id, offset);
+  for (const std::string& c : g.consumers) {
+    if (who == nullptr || who->count(c) == 0) missed.push_back(c);
+  }
+  return missed;
 }
 
 }  // namespace
 
 void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result) {
   Reporter report("undelivered", result);
-  // Who had each key: group -> key -> consumers.
-  std::map<std::string, std::map<std::string, std::set<std::string>>> had;
-  for (const sim::Delivery& d : history.deliveries) had[d.group][d.key].insert(d.consumer);
+  const Arrivals got = internal::GotBy(history);
+  const std::set<std::string> damaged = DamagedKeys(history);
   uint64_t acked = 0;
   uint64_t delivered = 0;
+  uint64_t excused = 0;
   for (const sim::SendOp& s : history.sends) {
     if (s.outcome != sim::OpOutcome::kOk) continue;
     acked++;
     for (const sim::GroupInfo& g : history.groups) {
       if (g.topic != s.topic) continue;
-      const auto& by_key = had[g.name];
-      auto it = by_key.find(s.key);
-      if (!g.broadcasting) {
-        if (it == by_key.end()) {
-          report.Add(fmt::format("acknowledged message {} ({}, id {}) never delivered to group {}",
-                                 s.key, Where(s.queue, s.offset), s.msg_id, g.name));
-        } else {
-          delivered++;
-        }
+      std::vector<std::string> missed = Missed(g, got, s.key);
+      if (missed.empty()) {
+        delivered++;
         continue;
       }
-      bool all = true;
-      for (const std::string& c : g.consumers) {
-        if (it == by_key.end() || it->second.count(c) == 0) {
-          all = false;
+      if (damaged.count(s.key) != 0) {
+        excused++;
+        continue;
+      }
+      for (const std::string& m : missed) {
+        if (g.broadcasting) {
           report.Add(fmt::format(
               "acknowledged message {} ({}, id {}) never delivered to broadcasting consumer {} of "
               "group {}",
-              s.key, Where(s.queue, s.offset), s.msg_id, c, g.name));
+              s.key, Where(s.queue, s.offset), s.msg_id, m, g.name));
+        } else {
+          report.Add(fmt::format("acknowledged message {} ({}, id {}) never delivered to group {}",
+                                 s.key, Where(s.queue, s.offset), s.msg_id, g.name));
         }
       }
-      if (all) delivered++;
     }
   }
   result->counters.emplace_back("acked", acked);
   result->counters.emplace_back("acked_delivered_per_group", delivered);
+  result->counters.emplace_back("acked_damaged_excused", excused);
 }
 
 void CheckNotLost(const sim::History& history, CheckResult* result) {
   Reporter report("lost", result);
-  std::map<std::string, std::map<std::string, std::set<std::string>>> had;
-  for (const sim::Delivery& d : history.deliveries) had[d.group][d.key].insert(d.consumer);
+  const Arrivals got = internal::GotBy(history);
+  const std::set<std::string> damaged = DamagedKeys(history);
   uint64_t lost = 0;
   for (const sim::SendOp& s : history.sends) {
     if (s.outcome != sim::OpOutcome::kOk || history.audit.keys.count(s.key) != 0) continue;
+    if (damaged.count(s.key) != 0) continue;
     // Not in any store: it must at least have reached every member that needed it.
     std::vector<std::string> missed;
     for (const sim::GroupInfo& g : history.groups) {
       if (g.topic != s.topic) continue;
-      auto it = had[g.name].find(s.key);
-      if (!g.broadcasting) {
-        if (it == had[g.name].end()) missed.push_back(g.name);
-        continue;
-      }
-      for (const std::string& c : g.consumers) {
-        if (it == had[g.name].end() || it->second.count(c) == 0) {
-          missed.push_back(fmt::format("{}/{}", g.name, c));
-        }
+      for (const std::string& m : Missed(g, got, s.key)) {
+        missed.push_back(g.broadcasting ? fmt::format("{}/{}", g.name, m) : m);
       }
     }
     if (missed.empty()) continue;
@@ -109,6 +125,21 @@ void CheckNotLost(const sim::History& history, CheckResult* result) {
   }
   result->counters.emplace_back("acked_lost", lost);
   result->counters.emplace_back("records_audited", history.audit.records);
+}
+
+void CheckRefusedWithinFlips(const sim::History& history, CheckResult* result) {
+  Reporter report("refused", result);
+  const size_t refused = history.audit.refused.size();
+  result->counters.emplace_back("records_refused", refused);
+  if (refused <= history.bit_flips) return;
+  std::vector<std::string> where;
+  for (const auto& [q, offset] : history.audit.refused) {
+    if (where.size() == kViolationsShown) break;
+    where.push_back(Where(q, offset));
+  }
+  report.Add(fmt::format(
+      "the brokers refused to serve {} stored positions ({}{}) but only {} bits were flipped",
+      refused, fmt::join(where, ", "), refused > where.size() ? ", ..." : "", history.bit_flips));
 }
 
 void CheckNoPhantoms(const sim::History& history, CheckResult* result) {
@@ -172,6 +203,12 @@ CheckResult CheckAll(const sim::History& history) {
   CheckAcknowledgedDelivered(history, &result);
   CheckNoPhantoms(history, &result);
   CheckQueueOrder(history, &result);
+  CheckKeyOrder(history, &result);
+  CheckOffsetsMonotonic(history, &result);
+  CheckCommitsCovered(history, &result);
+  CheckDelays(history, &result);
+  CheckDeadLetters(history, &result);
+  CheckBodies(history, &result);
   CountDuplicates(history, &result);
   return result;
 }

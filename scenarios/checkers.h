@@ -6,6 +6,7 @@
 // that hold and that break it (tests/scenarios/checkers_test.cc).
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,16 +23,34 @@ struct CheckResult {
   bool ok() const { return violations.empty(); }
 };
 
-// Acknowledged messages are delivered: every send that completed ok was delivered to every
-// group subscribed to its topic (clustering: to some member; broadcasting: to every member).
-// After a fault-free run, or after the liveness phase of a faulty one. Counts "acked" and
-// "acked_delivered_per_group".
+// What "a group got a message" means below. A clustering group got it when some member's
+// listener consumed it (outcome ok) or it reached the group's dead-letter queue (history.dlq); a
+// delivery whose listener failed does not count, since the client sends it back for a retry. A
+// broadcasting group got it when every member had it delivered (its failures are dropped, as
+// RocketMQ does).
+//
+// Damaged messages: after the audit, an acknowledged (undelayed) message whose position in its
+// queue the broker refused to serve (history.audit.refused: its record or consume-queue entry
+// failed validation) may be missing; CheckRefusedWithinFlips bounds how many such positions
+// there may be.
+std::set<std::string> DamagedKeys(const sim::History& history);
+
+// Acknowledged messages are delivered: every send that completed ok was got by every group
+// subscribed to its topic. After a fault-free run, or after the liveness phase of a faulty one.
+// Damaged messages are excused once the audit is done. Counts "acked",
+// "acked_delivered_per_group" and "acked_damaged_excused".
 void CheckAcknowledgedDelivered(const sim::History& history, CheckResult* result);
 
 // Acknowledged messages are never lost, judged on the final state: every acknowledged message
 // that some group never got must still be in a broker's store (history.audit). One that is in
-// no store is lost: a violation, whatever the liveness phase did. REQUIRES: history.audit.done.
+// no store is lost: a violation, whatever the liveness phase did. Damaged messages are excused.
+// REQUIRES: history.audit.done.
 void CheckNotLost(const sim::History& history, CheckResult* result);
+
+// Refused records come only from flipped bits: the positions the audit found refused are at
+// most history.bit_flips (each flip damages at most one record or one consume-queue entry).
+// Counts "records_refused". REQUIRES: history.audit.done.
+void CheckRefusedWithinFlips(const sim::History& history, CheckResult* result);
 
 // Nothing is delivered that was never sent: every delivery's key belongs to a send that was
 // invoked (whatever its outcome: a failed or unknown send may still have been stored).
@@ -49,7 +68,60 @@ void CheckQueueOrder(const sim::History& history, CheckResult* result);
 // Counts "deliveries", "duplicates" and "duplicates_<group>".
 void CountDuplicates(const sim::History& history, CheckResult* result);
 
-// All of the above.
+// Per-key order for orderly groups: for each order key and queue, the key's acknowledged
+// messages in send order (each producer sends a key's messages one after another) must be a
+// subsequence of the group's deliveries of them from that queue, in delivery order (per member,
+// for broadcasting). Only messages delivered at least once are judged (a missing one is the
+// other checkers' business). A key whose messages went to several queues (the route changed
+// under the selector) is ordered per queue only, as in RocketMQ. Counts "keyed_sends".
+void CheckKeyOrder(const sim::History& history, CheckResult* result);
+
+// Consumer offsets never move backwards except at a reset. Per clustering group and queue, in
+// the order the commits were sent: a commit below the latest acknowledged commit before it is a
+// violation unless, between the two,
+//   - the queue changed owner: the commit comes from another consumer incarnation (a restart
+//     counts), or another incarnation sent a commit in between (its commit may have landed
+//     after, and the owner that follows starts from what the broker then held); or
+//   - the queue's broker restarted (its offsets fall back to the last table it persisted).
+// Broadcasting groups keep their offsets in local files, which are not observed. Counts
+// "commits" and "commits_backwards_reset".
+void CheckOffsetsMonotonic(const sim::History& history, CheckResult* result);
+
+// A commit never passes a message the group has not been handed: when a clustering group commits
+// offset o for a queue at time t, every acknowledged undelayed message stored in that queue
+// below o was delivered to some member of the group (any outcome) at or before t. Damaged
+// messages are excused.
+void CheckCommitsCovered(const sim::History& history, CheckResult* result);
+
+// Delayed messages are never early, in true (simulated) time: every delivery of an
+// acknowledged message sent with DELAY level L comes at or after its send was invoked plus the
+// level's delay, less
+//   - the time its broker's wall clock gained on true time between the send and the delivery
+//     (the broker schedules by its wall clock, as RocketMQ does: a forward jump or a fast drift
+//     brings due times forward; measured from history.clocks: the largest offset seen from the
+//     invocation to the delivery minus the smallest seen while the send was in flight, each
+//     window widened by the sample period), and
+//   - 1 ms (store timestamps are whole milliseconds).
+// Counts "delayed_delivered" and "delay_early_excused_by_clock".
+void CheckDelays(const sim::History& history, CheckResult* result);
+
+// A message reaches a group's DLQ only after max_reconsume_times + 1 failed deliveries of it in
+// that group (the first delivery and each retry), counted up to when the DLQ reader saw it;
+// never for a group without a bound (orderly by default), and never one that was not sent.
+// Counts "dlq_records".
+void CheckDeadLetters(const sim::History& history, CheckResult* result);
+
+// Bodies delivered equal bodies sent: every delivery and DLQ record of a sent key carries the
+// CRC32 of the body that was sent (a corrupted record is never served).
+void CheckBodies(const sim::History& history, CheckResult* result);
+
+// Liveness bound: every acknowledged message got by a group after healing got there within
+// `bound` of `healed` (the undelivered ones are CheckAcknowledgedDelivered's). Counts
+// "liveness_bound_ms" and "catch_up_last_ms" (how long after healing the last arrival came, 0
+// when everything had arrived before).
+void CheckCatchUp(const sim::History& history, Instant healed, Duration bound, CheckResult* result);
+
+// All of the pure safety checks and the delivery check (not the audit-based or timed ones).
 CheckResult CheckAll(const sim::History& history);
 
 }  // namespace apogee::scenarios

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/base/assert.h"
+#include "core/base/crc32.h"
 #include "sim/sim_clock.h"
 
 namespace apogee::cluster_test {
@@ -165,6 +166,7 @@ NodeId ClusterTest::AddConsumer(const std::string& name, ConsumerSpec spec) {
             d.msg_id = m.msg_id;
             d.reconsume_times = m.reconsume_times;
             d.at = now;
+            d.body_crc = Crc32(m.body);
             history_.deliveries.push_back(std::move(d));
           }
           calls_.push_back(ListenerCall{name, mq, now, {}, false, false});
@@ -230,6 +232,7 @@ NodeId ClusterTest::AddProducer(const std::string& name) {
           invoke.producer = name;
           invoke.key = msg.Keys();
           invoke.topic = msg.topic;
+          invoke.body_crc = Crc32(msg.body);
           invoke.invoked = world_->Now();
           size_t op = history_.Invoke(std::move(invoke));
           Result<client::SendResult> r = producer.Send(msg);
