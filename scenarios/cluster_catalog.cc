@@ -194,6 +194,79 @@ std::vector<ClusterScenarioSpec> Specs() {
     s.faults.peer_roles = {Role::kConsumer};
     specs.push_back(s);
   }
+  {
+    ClusterScenarioSpec s{"silent-corruption",
+                          "bits flip in the brokers' files (commit log, consume queues, indexes, "
+                          "configs): a damaged record may be lost, but is never served",
+                          Standard(),
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kBitFlip};
+    s.faults.swarm = false;
+    s.faults.roles = {Role::kBroker};
+    s.faults.gap_mean_min = 200ms;
+    s.faults.gap_mean_max = 1s;
+    specs.push_back(s);
+  }
+  {
+    sim::ClusterSpec c = Standard();
+    c.delay_fraction = 0.3;
+    c.delay_level_max = 3;  // 1 s, 5 s, 10 s
+    ClusterScenarioSpec s{"clock-jump-delays",
+                          "a third of the messages are delayed (1 to 10 s) while the brokers' wall "
+                          "clocks jump and drift: no delayed message comes early",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kClockJump, FaultType::kClockDrift};
+    s.faults.roles = {Role::kBroker};
+    s.faults.gap_mean_min = 1s;
+    s.faults.gap_mean_max = 4s;
+    specs.push_back(s);
+  }
+  {
+    sim::ClusterSpec c = Standard();
+    // An orderly queue stalls about 3 s on each always-failing message (three tries a second
+    // apart) and 2 s on each few-times one: rarer than this, the orderly group keeps up.
+    c.fail_always_every = 50;
+    c.fail_few_every = 30;
+    c.fail_few_times = 2;
+    c.groups = {
+        GroupSpec{.name = "cg-concurrent", .failing = true, .max_reconsume_times = 2},
+        GroupSpec{.name = "cg-orderly", .orderly = true, .failing = true, .max_reconsume_times = 2},
+        GroupSpec{.name = "cg-clean"}};
+    ClusterScenarioSpec s{"retries-dlq-partitions",
+                          "listeners fail some messages always (to the DLQ after 3 tries) and some "
+                          "twice, while consumers are partitioned from brokers and links reset",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kPartition, FaultType::kPartitionOneWay, FaultType::kIsolate,
+                      FaultType::kClog, FaultType::kReset};
+    s.faults.roles = {Role::kConsumer};
+    s.faults.peer_roles = {Role::kBroker};
+    specs.push_back(s);
+  }
+  {
+    sim::ClusterSpec c = Standard();
+    c.order_keys = 8;
+    c.groups = {GroupSpec{.name = "cg-orderly", .consumers = 3, .orderly = true},
+                GroupSpec{.name = "cg-concurrent"}};
+    ClusterScenarioSpec s{"orderly-keys",
+                          "keyed sends (one queue per key) to orderly consumers while consumers "
+                          "and brokers crash and pause: each key is consumed in send order",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kCrash, FaultType::kPause, FaultType::kReset};
+    s.faults.roles = {Role::kConsumer, Role::kBroker};
+    s.faults.peer_roles = {Role::kBroker};
+    specs.push_back(s);
+  }
   return specs;
 }
 
