@@ -309,7 +309,11 @@ GetResult MessageStore::Get(std::string_view topic, int32_t queue_id, int64_t qu
     if (read_status.ok()) {
       d = DecodeRecord(bytes, entry.commit_log_offset, config_.message_bytes_max, true);
     }
-    if (!read_status.ok() || d.kind != RecordKind::kMessage || d.view.queue_offset != this_offset ||
+    // The record must fill exactly the bytes its entry names: an entry whose size was damaged
+    // to a larger one would otherwise serve the valid record plus the bytes after it, which
+    // the client cannot decode (it rejects the whole answer, and the queue stalls there).
+    if (!read_status.ok() || d.kind != RecordKind::kMessage ||
+        d.size != static_cast<uint32_t>(entry.size) || d.view.queue_offset != this_offset ||
         d.view.queue_id != queue_id || d.view.topic != topic) {
       // Never serve a record that fails validation; skip it so the queue does not stall.
       r.corrupt_skipped++;
