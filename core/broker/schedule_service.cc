@@ -268,6 +268,10 @@ void ScheduleService::LevelLoop(int32_t level) {
 
 bool ScheduleService::DeliverBatch(int32_t level, const store::GetResult& got, size_t count) {
   APOGEE_ASSERT(count <= got.messages.size());
+  std::map<int64_t, Instant>& first_read = first_read_[level];
+  for (size_t i = 0; i < count; i++) {
+    first_read.emplace(got.messages[i].queue_offset, env_.clock.Now());
+  }
   for (size_t i = 0; i < count; i++) {
     const store::GetResult::Message& m = got.messages[i];
     store::DecodedRecord d =
@@ -290,6 +294,11 @@ bool ScheduleService::DeliverBatch(int32_t level, const store::GetResult& got, s
         APOGEE_ASSERT(due_ms > now_ms);
         wait =
             std::min<Duration>(std::chrono::milliseconds(due_ms - now_ms), options_.due_check_max);
+        // ... or until it has been held a whole delay, if that comes first.
+        Duration held_left =
+            first_read.at(m.queue_offset) + levels_.DelayOf(level) - env_.clock.Now();
+        APOGEE_ASSERT(held_left > Duration::zero());
+        wait = std::min(wait, held_left);
       }
       if (!Pause(level, wait)) return false;
     }
@@ -301,6 +310,8 @@ void ScheduleService::Advance(int32_t level, int64_t next_offset, int64_t copy_e
   APOGEE_ASSERT(next_offset > offsets_.at(level), "level {}: {} after {}", level, next_offset,
                 offsets_.at(level));
   offsets_[level] = next_offset;
+  std::map<int64_t, Instant>& first_read = first_read_[level];
+  first_read.erase(first_read.begin(), first_read.lower_bound(next_offset));
   pending_[level].push_back(Pending{next_offset, copy_end});
 }
 
@@ -310,8 +321,10 @@ void ScheduleService::MoveTo(int32_t level, int64_t offset) {
     return;
   }
   // Backwards: the queue ends before what was delivered, so nothing beyond `offset` may be
-  // claimed any more, durable or not.
+  // claimed any more, durable or not; and what is stored there from now on is new.
   offsets_[level] = offset;
+  std::map<int64_t, Instant>& first_read = first_read_[level];
+  first_read.erase(first_read.lower_bound(offset), first_read.end());
   pending_[level].clear();
   durable_[level] = std::min(durable_[level], offset);
 }
@@ -319,7 +332,21 @@ void ScheduleService::MoveTo(int32_t level, int64_t offset) {
 ScheduleService::Step ScheduleService::DeliverOne(int32_t level, const store::RecordView& record,
                                                   int64_t* due_ms, int64_t* copy_end) {
   *due_ms = DueTimeMillis(levels_, level, record.store_timestamp_ms);
-  if (ToMillis(env_.clock.WallNow()) < *due_ms) return Step::kNotDue;
+  if (ToMillis(env_.clock.WallNow()) < *due_ms) {
+    // Not due by the wall clock; but held a whole delay already (the wall clock went back)?
+    const std::map<int64_t, Instant>& first_read = first_read_[level];
+    auto read = first_read.find(record.queue_offset);
+    APOGEE_ASSERT(read != first_read.end(), "level {} offset {} never read", level,
+                  record.queue_offset);
+    if (env_.clock.Now() - read->second < levels_.DelayOf(level)) return Step::kNotDue;
+    LOG_INFO(
+        "schedule: level {} offset {} held {} ms: due by the monotonic clock ({} ms before "
+        "its wall-clock due time)",
+        level, record.queue_offset,
+        std::chrono::duration_cast<std::chrono::milliseconds>(env_.clock.Now() - read->second)
+            .count(),
+        *due_ms - ToMillis(env_.clock.WallNow()));
+  }
   PropertyList props(record.properties);
   std::optional<std::string_view> real_topic = props.Get(kPropertyRealTopic);
   std::optional<std::string_view> real_qid_text = props.Get(kPropertyRealQueueId);

@@ -23,9 +23,11 @@
 // REAL_QID, or a copy the store refuses as illegal) is skipped, with an error log and a count.
 //
 // Invariants:
-//   - Never early: a copy is put only when WallNow() >= store time + delay of its level, so the
-//     copy's own store timestamp is at least that (unless the wall clock jumps backwards between
-//     the check and the stamp, within one Put).
+//   - Never early: a copy is put only when WallNow() >= store time + delay of its level (so the
+//     copy's own store timestamp is at least that, unless the wall clock jumps backwards between
+//     the check and the stamp, within one Put), or when the service has held the message for
+//     that delay on the monotonic clock (only sooner than the first after a backward jump or a
+//     slow drift of the wall clock).
 //   - In order within a level: a level's messages are put in their queue order.
 //   - Every message of a level below offsets_[level] was put OK (or skipped as undeliverable).
 //     The offset only moves back when the store says the queue ends before it (a store that
@@ -45,9 +47,14 @@
 // makes every copy durable), then Persist() once more. Stop() alone persists what is durable by
 // then; the rest is delivered again after the restart.
 //
-// Wall-clock jumps: due times are wall times, so a backward jump of the wall clock postpones
-// delivery by the jump and a forward jump brings it forward by the jump. "Never early" is
-// measured against the stored timestamp + delay, which is what this service guarantees.
+// Wall-clock jumps: due times are wall times, so a forward jump of the wall clock brings
+// delivery forward by the jump (as in RocketMQ). A backward jump would postpone it by the jump;
+// instead, as RocketMQ bounds such a wait to one delay, a message is also due once this service
+// has held it for its level's delay on the monotonic clock (counted from when this incarnation
+// first read it, which is never before the message was stored): so a backward jump postpones
+// nothing beyond one delay, and never makes a message early in true time. "Never early" on the
+// broker's own clock is measured against the stored timestamp + delay, unless the wall clock
+// went back (or ran slow) meanwhile.
 
 #include <cstdint>
 #include <deque>
@@ -195,6 +202,10 @@ class ScheduleService : public std::enable_shared_from_this<ScheduleService> {
   std::map<int32_t, std::deque<Pending>> pending_;
   std::map<int32_t, int64_t> durable_;    // offsets whose copies are all durable
   std::map<int32_t, int64_t> persisted_;  // what the file holds
+  // Per level, queue offset -> when (monotonic) this incarnation first read the message: a
+  // message is due at the latest one delay after that, whatever the wall clock says. Entries
+  // below the level's offset are dropped as it advances.
+  std::map<int32_t, std::map<int64_t, Instant>> first_read_;
   bool started_ = false;
   bool stopping_ = false;
   std::map<int32_t, std::unique_ptr<io::WaitQueue>> level_wake_;
