@@ -89,25 +89,50 @@ void CheckOffsetsMonotonic(const sim::History& history, CheckResult* result) {
     };
     const sim::OffsetCommit* floor = nullptr;  // the latest acknowledged commit
     bool foreign_since_floor = false;          // another incarnation committed since `floor`
-    for (const sim::OffsetCommit* c : commits) {
-      const bool same_owner = floor != nullptr && c->consumer == floor->consumer &&
-                              c->incarnation == floor->incarnation;
-      if (floor != nullptr && c->offset < floor->offset) {
-        if (!same_owner || foreign_since_floor || restarted(floor->at, c->at)) {
-          resets++;
-        } else {
-          report.Add(fmt::format(
-              "{} committed {} for {} at {} ms after its acknowledged commit of {} at {} ms, "
-              "with no owner change or broker restart in between",
-              c->consumer, c->offset, Where(q, c->offset), internal::Millis(c->at - Instant{}),
-              floor->offset, internal::Millis(floor->at - Instant{})));
+    // Commits sent at the same instant are unordered (fibers of one client ran in turn within
+    // it, and which left first is not recorded): each is judged against the commits sent
+    // strictly before, and the lowest acknowledged one of them becomes the floor.
+    for (size_t begin = 0; begin < commits.size();) {
+      size_t end = begin;
+      while (end < commits.size() && commits[end]->at == commits[begin]->at) end++;
+      const sim::OffsetCommit* next_floor = floor;
+      bool next_foreign = foreign_since_floor;
+      bool acked_here = false;
+      for (size_t i = begin; i < end; i++) {
+        const sim::OffsetCommit* c = commits[i];
+        const bool same_owner = floor != nullptr && c->consumer == floor->consumer &&
+                                c->incarnation == floor->incarnation;
+        if (floor != nullptr && c->offset < floor->offset) {
+          if (!same_owner || foreign_since_floor || restarted(floor->at, c->at)) {
+            resets++;
+          } else {
+            report.Add(fmt::format(
+                "{} committed {} for {} at {} ms after its acknowledged commit of {} at {} ms, "
+                "with no owner change or broker restart in between",
+                c->consumer, c->offset, Where(q, c->offset), internal::Millis(c->at - Instant{}),
+                floor->offset, internal::Millis(floor->at - Instant{})));
+          }
+        }
+        if (floor != nullptr && !same_owner) next_foreign = true;
+        if (c->acked && (!acked_here || c->offset < next_floor->offset)) {
+          next_floor = c;
+          acked_here = true;
         }
       }
-      if (floor != nullptr && !same_owner) foreign_since_floor = true;
-      if (c->acked) {
-        floor = c;
-        foreign_since_floor = false;
+      if (acked_here) {
+        // Foreign commits at this instant leave the question open: keep the flag if any came
+        // from another incarnation than the new floor's.
+        next_foreign = false;
+        for (size_t i = begin; i < end; i++) {
+          if (commits[i]->consumer != next_floor->consumer ||
+              commits[i]->incarnation != next_floor->incarnation) {
+            next_foreign = true;
+          }
+        }
       }
+      floor = next_floor;
+      foreign_since_floor = next_foreign;
+      begin = end;
     }
   }
   result->counters.emplace_back("commits", history.commits.size());

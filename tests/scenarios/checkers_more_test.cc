@@ -151,6 +151,20 @@ TEST(OffsetMonotonicCheckerTest, OneOwnerGoingBackWithoutAResetBreaksIt) {
   EXPECT_TRUE(restarted.ok()) << restarted.violations[0];
 }
 
+TEST(OffsetMonotonicCheckerTest, CommitsSentAtOneInstantAreUnordered) {
+  History h = Clustering();
+  // A persist round sent 114 and a pull sent 115 at the same instant; the pull's answer came
+  // first. Neither is before the other, so a later 114 is not backwards.
+  h.commits = {Commit("c1", 115, 10), Commit("c1", 114, 10), Commit("c1", 114, 20)};
+  CheckResult r;
+  CheckOffsetsMonotonic(h, &r);
+  EXPECT_TRUE(r.ok()) << r.violations[0];
+  h.commits.push_back(Commit("c1", 113, 30));  // below both
+  CheckResult bad;
+  CheckOffsetsMonotonic(h, &bad);
+  EXPECT_EQ(bad.violations.size(), 1u);
+}
+
 TEST(OffsetMonotonicCheckerTest, AnotherOwnersCommitInBetweenIsAReset) {
   History h = Clustering();
   h.commits = {Commit("c1", 30, 10), Commit("c2", 20, 20, /*acked=*/false), Commit("c1", 20, 30)};
