@@ -287,6 +287,13 @@ GetResult MessageStore::Get(std::string_view topic, int32_t queue_id, int64_t qu
              read.ToString());
     r.status = GetStatus::kOffsetFoundNull;
     r.next_begin_offset = queue_offset;
+    if (read.code() == ErrorCode::kCorruption) {
+      // The entry itself is damaged and can never be read: skip it, as a damaged record is
+      // skipped, so the queue does not stall behind it for ever. (A failed read is tried again.)
+      r.corrupt_skipped++;
+      stats_.corrupt_records_skipped++;
+      r.next_begin_offset = queue_offset + 1;
+    }
     return r;
   }
   bool removing = false;
