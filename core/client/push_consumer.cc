@@ -211,8 +211,13 @@ bool PushConsumer::RemoveQueue(const MessageQueue& mq, ProcessQueue& pq) {
   if (!orderly() || !Clustering()) return true;
   // Unlock only once no fiber consumes the queue; a long batch keeps it for the next round.
   if (!pq.consume_mu.TryLock()) return false;
+  // Released on every way out: the unlock request yields, and a node killed meanwhile unwinds
+  // through here (the process queue must not die with its mutex held).
+  struct Release {
+    io::Mutex& mu;
+    ~Release() { mu.Unlock(); }
+  } release{pq.consume_mu};
   rebalancer_->Unlock(mq);
-  pq.consume_mu.Unlock();
   return true;
 }
 
