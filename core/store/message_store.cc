@@ -312,6 +312,16 @@ GetResult MessageStore::Get(std::string_view topic, int32_t queue_id, int64_t qu
     std::vector<uint8_t> bytes;
     Status read_status =
         log_->Read(entry.commit_log_offset, static_cast<uint32_t>(entry.size), &bytes);
+    if (read_status.code() == ErrorCode::kIoError) {
+      // The disk failed to read it (EIO): the record may well be intact, so it is not skipped.
+      // The answer ends before it, and the next pull asks for it again. (An entry that points
+      // outside the log, or at a cut-short segment, is damaged: it is skipped below.)
+      LOG_WARN("get {}:{} offset {}: reading record at {} failed ({}); answer ends there", topic,
+               queue_id, this_offset, entry.commit_log_offset, read_status.ToString());
+      r.read_failed = true;
+      next = this_offset;
+      break;
+    }
     DecodedRecord d;
     if (read_status.ok()) {
       d = DecodeRecord(bytes, entry.commit_log_offset, config_.message_bytes_max, true);
@@ -327,8 +337,9 @@ GetResult MessageStore::Get(std::string_view topic, int32_t queue_id, int64_t qu
       stats_.corrupt_records_skipped++;
       LOG_ERROR("get {}:{} offset {}: record at {} is invalid ({}); skipped", topic, queue_id,
                 this_offset, entry.commit_log_offset,
-                read_status.ok() ? (d.error.empty() ? "does not match its queue entry" : d.error)
-                                 : read_status.ToString());
+                !read_status.ok() ? read_status.ToString()
+                : d.error.empty() ? "does not match its queue entry"
+                                  : d.error);
       continue;
     }
     GetResult::Message m;
@@ -344,7 +355,7 @@ GetResult MessageStore::Get(std::string_view topic, int32_t queue_id, int64_t qu
     r.status = GetStatus::kFound;
   } else if (removing) {
     r.status = GetStatus::kMessageWasRemoving;
-  } else if (r.corrupt_skipped > 0) {
+  } else if (r.corrupt_skipped > 0 || r.read_failed) {
     r.status = GetStatus::kOffsetFoundNull;
   } else {
     r.status = GetStatus::kNoMatchedMessage;

@@ -98,6 +98,9 @@ struct GetResult {
   };
   std::vector<Message> messages;
   uint32_t corrupt_skipped = 0;  // records that failed validation and were not served
+  // A record could not be read (an I/O error): the answer ends before it and
+  // next_begin_offset names it, so the next Get tries it again. Never skipped.
+  bool read_failed = false;
 };
 
 // Tag filter on the consume queue's tags code; an empty function takes every message.

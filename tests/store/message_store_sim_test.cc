@@ -126,6 +126,41 @@ TEST(MessageStoreSimTest, SyncFlushTimeoutHidesTheRecordUntilItIsDurable) {
   }));
 }
 
+TEST(MessageStoreSimTest, ReadErrorsNeverSkipARecord) {
+  // A disk that fails reads (EIO) now and then: a Get that cannot read a record ends its answer
+  // there and names that record as the next offset, so a reader following next_begin_offset
+  // gets every record, in order, none skipped as if it were corrupt.
+  testing::SimStoreRig rig;
+  StoreConfig config = SmallStoreConfig(FlushType::kSync);
+  ASSERT_TRUE(rig.Run([&](io::Env& env) {
+    std::shared_ptr<MessageStore> store = MustOpen(env, config);
+    ASSERT_NE(store, nullptr);
+    constexpr int kCount = 40;
+    for (int i = 0; i < kCount; i++) MustPut(*store, Numbered(i));
+    sim::DiskFaults failing;
+    failing.read_error_probability = 0.3;
+    rig.disk().set_faults(failing);
+    std::vector<int64_t> served;
+    int64_t offset = 0;
+    uint32_t skipped = 0;
+    bool some_failed = false;
+    for (int round = 0; round < 2000 && offset < kCount; round++) {
+      GetResult g = store->Get("T", 0, offset, 4, 1u << 20);
+      skipped += g.corrupt_skipped;
+      some_failed = some_failed || g.read_failed;
+      for (const GetResult::Message& m : g.messages) served.push_back(m.queue_offset);
+      ASSERT_GE(g.next_begin_offset, offset);
+      offset = g.next_begin_offset;
+    }
+    rig.disk().set_faults({});
+    EXPECT_TRUE(some_failed);  // the faults did bite
+    EXPECT_EQ(skipped, 0u);
+    ASSERT_EQ(served.size(), static_cast<size_t>(kCount));
+    for (int i = 0; i < kCount; i++) EXPECT_EQ(served[i], i);
+    EXPECT_TRUE(store->Shutdown().ok());
+  }));
+}
+
 TEST(MessageStoreSimTest, FullWriteBufferAnswersOsPageCacheBusy) {
   // Proves backpressure: while syncs fail the write buffer fills, further puts wait
   // sync_flush_timeout and answer OS_PAGECACHE_BUSY, accepted records stay readable, and puts
