@@ -11,5 +11,7 @@ namespace apogee::scenarios {
 sim::Scenario MessagingScenario();
 // scenarios/cluster_catalog.cc: the cluster scenarios under faults
 std::vector<sim::Scenario> ClusterScenarios();
+// scenarios/reference_scenario.cc: issue 5's benchmark scenario
+sim::Scenario ReferenceScenario();
 
 }  // namespace apogee::scenarios
