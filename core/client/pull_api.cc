@@ -84,9 +84,11 @@ Result<PullResult> ProcessPullResponse(const RemotingCommand& response,
   if (result.status == PullStatus::kFound) {
     APOGEE_ASSIGN_OR_RETURN(result.messages, protocol::DecodeMessages(response.body));
     FilterByTags(subscription, &result.messages);
+    const std::string min_offset = std::to_string(h.min_offset);
+    const std::string max_offset = std::to_string(h.max_offset);
     for (protocol::MessageExt& m : result.messages) {
-      m.SetProperty(prop::kMinOffset, std::to_string(h.min_offset));
-      m.SetProperty(prop::kMaxOffset, std::to_string(h.max_offset));
+      m.SetProperty(prop::kMinOffset, min_offset);
+      m.SetProperty(prop::kMaxOffset, max_offset);
     }
   }
   return result;

@@ -20,6 +20,10 @@ RemotingCommand MakeRequest(int32_t code, ExtFields fields, std::vector<uint8_t>
   cmd.code = code;
   cmd.language = LanguageCode::kCpp;
   cmd.version = 373;  // V4_9_4, what current 4.x clients announce
+  // The ROCKETMQ binary header (rocketmq.serialize.type=ROCKETMQ in a Java client): every 4.x
+  // broker and nameserver reads it and answers in kind, and it costs a fraction of JSON to
+  // write and read. Servers still take JSON from clients that send it.
+  cmd.serialize_type = SerializeType::kRocketmq;
   cmd.ext_fields = std::move(fields);
   cmd.body = std::move(body);
   return cmd;

@@ -26,7 +26,10 @@ bool FitsInt16(int32_t v) {
 std::vector<uint8_t> EncodeBinaryHeader(const RemotingCommand& cmd) {
   APOGEE_ASSERT(FitsInt16(cmd.code), "code {}", cmd.code);
   APOGEE_ASSERT(FitsInt16(cmd.version), "version {}", cmd.version);
+  size_t ext_bytes = 0;
+  for (const auto& [k, v] : cmd.ext_fields) ext_bytes += 2 + k.size() + 4 + v.size();
   std::vector<uint8_t> ext;
+  ext.reserve(ext_bytes);
   ByteWriter e(&ext);
   for (const auto& [k, v] : cmd.ext_fields) {
     APOGEE_ASSERT(k.size() <= static_cast<size_t>(std::numeric_limits<int16_t>::max()));
@@ -36,13 +39,16 @@ std::vector<uint8_t> EncodeBinaryHeader(const RemotingCommand& cmd) {
     e.Bytes(std::string_view(v));
   }
   std::vector<uint8_t> out;
+  out.reserve(kBinaryHeaderFixedBytes + (cmd.remark.has_value() ? cmd.remark->size() : 0) +
+              ext_bytes);
   ByteWriter w(&out);
   w.U16(static_cast<uint16_t>(static_cast<int16_t>(cmd.code)));
   w.U8(static_cast<uint8_t>(cmd.language));
   w.U16(static_cast<uint16_t>(static_cast<int16_t>(cmd.version)));
   w.I32(cmd.opaque);
   w.I32(cmd.flag);
-  const std::string remark = cmd.remark.value_or("");
+  const std::string_view remark =
+      cmd.remark.has_value() ? std::string_view(*cmd.remark) : std::string_view();
   w.U32(static_cast<uint32_t>(remark.size()));
   w.Bytes(std::string_view(remark));
   w.U32(static_cast<uint32_t>(ext.size()));
@@ -87,7 +93,10 @@ Status DecodeBinaryHeader(std::span<const uint8_t> header, RemotingCommand* cmd)
     if (val_len < 0 || static_cast<size_t>(val_len) > r.remaining()) {
       return HeaderError(fmt::format("bad ext value length {}", val_len), r.position());
     }
-    cmd->ext_fields[std::move(key)] = r.String(static_cast<size_t>(val_len));
+    // Encoders write the keys in order, so the hint makes each insert constant time; a key
+    // that comes twice keeps its last value.
+    auto it = cmd->ext_fields.try_emplace(cmd->ext_fields.end(), std::move(key));
+    it->second = r.String(static_cast<size_t>(val_len));
   }
   APOGEE_ASSERT(r.ok());
   APOGEE_ASSERT(r.position() == header.size());

@@ -23,13 +23,17 @@ std::vector<uint8_t> EncodeFrame(const RemotingCommand& cmd) {
 }
 
 size_t EncodeFrameTo(const RemotingCommand& cmd, std::vector<uint8_t>* out) {
-  std::vector<uint8_t> header;
+  // The header is encoded on its own (its length goes in front of it), then copied once.
+  std::string json;
+  std::vector<uint8_t> binary;
+  std::span<const uint8_t> header;
   if (cmd.serialize_type == SerializeType::kJson) {
-    std::string json = EncodeJsonHeader(cmd);
-    header.assign(json.begin(), json.end());
+    json = EncodeJsonHeader(cmd);
+    header = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size());
   } else {
     APOGEE_ASSERT(cmd.serialize_type == SerializeType::kRocketmq);
-    header = EncodeBinaryHeader(cmd);
+    binary = EncodeBinaryHeader(cmd);
+    header = std::span<const uint8_t>(binary);
   }
   APOGEE_ASSERT(header.size() <= kHeaderLenMask, "header of {} bytes", header.size());
   const size_t frame_len = 4 + header.size() + cmd.body.size();
@@ -42,7 +46,7 @@ size_t EncodeFrameTo(const RemotingCommand& cmd, std::vector<uint8_t>* out) {
   ByteWriter w(out);
   w.U32(static_cast<uint32_t>(frame_len));
   w.U32((static_cast<uint32_t>(cmd.serialize_type) << 24) | static_cast<uint32_t>(header.size()));
-  w.Bytes(std::span<const uint8_t>(header));
+  w.Bytes(header);
   w.Bytes(std::span<const uint8_t>(cmd.body));
   APOGEE_ASSERT(out->size() == start + 4 + frame_len);
   return 4 + frame_len;

@@ -131,8 +131,9 @@ void RemotingConnection::RunHandler(uint64_t handler_id, RemotingCommand request
     ~Done() { self->handlers_.erase(id); }
   } done{this, handler_id};
 
-  int32_t opaque = request.opaque;
-  bool oneway = request.is_oneway();
+  const int32_t opaque = request.opaque;
+  const bool oneway = request.is_oneway();
+  const SerializeType serialize_type = request.serialize_type;
   std::optional<RemotingCommand> response;
   if (handler_) {
     response = handler_(shared_from_this(), std::move(request));
@@ -146,6 +147,9 @@ void RemotingConnection::RunHandler(uint64_t handler_id, RemotingCommand request
     return;
   }
   response->opaque = opaque;
+  // Answered in the request's own header kind, as RocketMQ's servers do: a client that sent
+  // JSON may not read ROCKETMQ headers, and the other way round.
+  response->serialize_type = serialize_type;
   SendResponse(std::move(*response)).IgnoreError();  // the connection ended; nobody to tell
 }
 

@@ -97,6 +97,40 @@ TEST_P(RemotingTest, RequestResponseRoundTrip) {
   });
 }
 
+TEST_P(RemotingTest, ResponsesUseTheRequestsHeaderKind) {
+  // Proves a response goes out in the serialize type of its request, whatever the handler set:
+  // a JSON request (a RocketMQ client's default) gets a JSON answer, a ROCKETMQ one a binary
+  // answer. The handler here sets the other kind on purpose.
+  Run([](Nodes& nodes) {
+    Harness h(nodes);
+    constexpr int32_t kCodeContrary = 103;
+    h.dispatcher->Register(kCodeContrary,
+                           [](const std::shared_ptr<RemotingConnection>&,
+                              RemotingCommand request) -> std::optional<RemotingCommand> {
+                             RemotingCommand response = MakeResponse(request, kCodeSuccess);
+                             response.serialize_type =
+                                 request.serialize_type == SerializeType::kJson
+                                     ? SerializeType::kRocketmq
+                                     : SerializeType::kJson;
+                             response.ext_fields["seen"] =
+                                 request.serialize_type == SerializeType::kJson ? "json" : "binary";
+                             return response;
+                           });
+    h.Start();
+    std::shared_ptr<RemotingConnection> conn = h.Connect();
+    ASSERT_NE(conn, nullptr);
+    for (SerializeType type : {SerializeType::kJson, SerializeType::kRocketmq}) {
+      RemotingCommand request = Request(kCodeContrary);
+      request.serialize_type = type;
+      request.ext_fields["k"] = "v";
+      Result<RemotingCommand> r = conn->Invoke(std::move(request), 5s);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->serialize_type, type);
+      EXPECT_EQ(r->ext_fields.at("seen"), type == SerializeType::kJson ? "json" : "binary");
+    }
+  });
+}
+
 TEST_P(RemotingTest, ConcurrentInvokesAnsweredOutOfOrderAreMatchedByOpaque) {
   // Proves many Invokes in flight on one connection each get their own response although the
   // server answers them in the reverse order of their sending.
