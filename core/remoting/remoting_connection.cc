@@ -46,7 +46,8 @@ void RemotingConnection::ReadLoop() {
 }
 
 Status RemotingConnection::ReadUntilEnd() {
-  std::vector<uint8_t> buf(options_.read_chunk_bytes);
+  // Not zero-filled: reads overwrite it, and a new connection should not touch 64 KiB first.
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[options_.read_chunk_bytes]);
   for (;;) {
     for (;;) {
       Result<std::optional<RemotingCommand>> next = decoder_.Next();
@@ -64,12 +65,12 @@ Status RemotingConnection::ReadUntilEnd() {
       OnCommand(std::move(**next));
       if (closed()) return end_status_;
     }
-    Result<size_t> n = connection_->Read(buf);
+    Result<size_t> n = connection_->Read(std::span<uint8_t>(buf.get(), options_.read_chunk_bytes));
     if (!n.ok()) return n.status();
     if (*n == 0) {
       return Status(ErrorCode::kClosed, fmt::format("{} closed the connection", peer_.ToString()));
     }
-    decoder_.Feed(std::span<const uint8_t>(buf.data(), *n));
+    decoder_.Feed(std::span<const uint8_t>(buf.get(), *n));
   }
 }
 

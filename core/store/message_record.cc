@@ -262,8 +262,17 @@ int64_t TagsCode(std::string_view properties) {
 }
 
 std::string MakeOffsetMsgId(uint32_t store_ipv4, int32_t store_port, int64_t commit_log_offset) {
-  return fmt::format("{:08X}{:08X}{:016X}", store_ipv4, static_cast<uint32_t>(store_port),
-                     static_cast<uint64_t>(commit_log_offset));
+  // By hand rather than with fmt: every message a broker stores or a consumer decodes gets one.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id(32, '0');
+  auto put = [&id](size_t at, uint64_t v, size_t digits) {
+    for (size_t i = 0; i < digits; i++) id[at + digits - 1 - i] = kHex[(v >> (4 * i)) & 0xF];
+  };
+  put(0, store_ipv4, 8);
+  put(8, static_cast<uint32_t>(store_port), 8);
+  put(16, static_cast<uint64_t>(commit_log_offset), 16);
+  APOGEE_ASSERT(id.size() == 32);
+  return id;
 }
 
 Result<OffsetMsgId> ParseOffsetMsgId(std::string_view id) {

@@ -204,6 +204,8 @@ TEST(MessageRecordTest, OffsetMsgIdRoundTrips) {
   // Proves offsetMsgId is 32 uppercase hex digits of ip, port and offset, and parses back.
   std::string id = MakeOffsetMsgId(0x0A000001, 10911, 0x1234);
   EXPECT_EQ(id, "0A00000100002A9F0000000000001234");
+  EXPECT_EQ(MakeOffsetMsgId(0xFFFFFFFF, 65535, INT64_MAX), "FFFFFFFF0000FFFF7FFFFFFFFFFFFFFF");
+  EXPECT_EQ(MakeOffsetMsgId(0, 0, 0), std::string(32, '0'));
   auto parsed = ParseOffsetMsgId(id);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->store_ipv4, 0x0A000001u);
