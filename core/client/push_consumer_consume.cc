@@ -102,7 +102,8 @@ void PushConsumer::ConsumeConcurrently(ConsumeRequest& request) {
   ConsumeConcurrentlyContext context{request.mq, 0};
   ConsumeConcurrentlyStatus status = concurrent_(msgs, context);
   if (request.pq->dropped) return;  // the queue moved on: its new owner consumes again
-  std::vector<MessageExt> done = request.msgs;
+  // What is done is what was taken, less what fails below; the listener got its own copy.
+  std::vector<MessageExt>& done = request.msgs;
   if (status == ConsumeConcurrentlyStatus::kReconsumeLater) {
     if (Clustering()) {
       std::vector<MessageExt> failed;
