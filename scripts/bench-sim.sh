@@ -41,8 +41,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/apogee-bench-sim-XXXXXX")
 cleanup() { if [[ -n "${KEEP:-}" ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
-echo "scenario $SCENARIO, build $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores," \
-  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "scenario $SCENARIO, binary $SIM, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 1. single runs ---
 echo
@@ -58,7 +57,8 @@ for seed in $(seq 1 "$RUNS"); do
     echo "seed $seed: exit $rc without a JSON report" >&2
     exit 1
   fi
-  read -r elapsed user sys rss_kib <"$WORK/time-$seed"
+  # The last line: a failing run's exit status comes first ("Command exited with ...").
+  read -r elapsed user sys rss_kib < <(tail -1 "$WORK/time-$seed")
   jq -c --argjson elapsed "$elapsed" --argjson user "$user" --argjson sys "$sys" \
     --argjson rss "$rss_kib" \
     '{seed, outcome, trace_hash, sim_time_ms, wall_time_ms, events, fiber_resumes, timer_events,
@@ -109,6 +109,8 @@ rc=0
   --out "$WORK/sweep" --no-progress >"$WORK/sweep.out" 2>&1 || rc=$?
 end=$(date +%s.%N)
 tail -1 "$WORK/sweep.out"
+echo "  build $(jq -r .build_id "$WORK/sweep/summary.json" 2>/dev/null), outcomes" \
+  "$(jq -c .outcomes "$WORK/sweep/summary.json" 2>/dev/null)"
 python3 - "$start" "$end" "$SWEEP_SEEDS" "$JOBS" "$rc" <<'EOF'
 import sys
 start, end, n, jobs, rc = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -131,7 +133,7 @@ for _ in $(seq 1 "$REPLAYS"); do
   /usr/bin/time -f '%e %M' -o "$WORK/time-replay" \
     "$SIM" replay "$WORK/seed-1.repro.json" >"$WORK/replay.out" 2>&1 || rc=$?
   grep -q 'matches' "$WORK/replay.out" || { echo "replay did not match:" >&2; cat "$WORK/replay.out" >&2; }
-  cat "$WORK/time-replay" >>"$WORK/replays"
+  tail -1 "$WORK/time-replay" >>"$WORK/replays"
 done
 python3 - "$WORK/replays" <<'EOF'
 import statistics, sys
