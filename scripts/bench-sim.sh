@@ -91,7 +91,7 @@ print("  user+sys CPU        %8.3f s   sim/CPU  %6.0fx" % (
 print("  events              %8d     per wall second %.0f" % (
     med(r["events"] for r in runs), med(r["events"] / r["wall_time_ms"] * 1000 for r in runs)))
 if all(r["sends"] is not None for r in runs):
-    print("  sends               %8d     (%.0f per simulated second)" % (
+    print("  sends               %8d     (%.0f per simulated second of the whole run)" % (
         med(r["sends"] for r in runs), med(r["sends"] / (r["sim_time_ms"] / 1000) for r in runs)))
 print("  peak RSS            %8.1f MiB (largest %.1f MiB)" % (
     med(r["rss_kib"] / 1024 for r in runs), max(r["rss_kib"] / 1024 for r in runs)))
