@@ -9,7 +9,8 @@
 #      Medians: simulated-to-wall ratio (by the run's own wall time, and by the whole process),
 #      simulated-to-CPU ratio, events per wall second, peak RSS.
 #   2. A sweep of SWEEP_SEEDS seeds with --jobs JOBS: seeds per second over the whole sweep
-#      (process start, checking and report writing included).
+#      (process start, checking and report writing included; failures are not shrunk, so the
+#      figure counts the seeds' own runs only).
 #   3. A replay: a repro file (sim/repro.h's format) written by hand from the first run's seed
 #      and trace hash, replayed REPLAYS times; the median wall time of `apogee-sim replay`.
 #
@@ -106,7 +107,7 @@ start=$(date +%s.%N)
 rc=0
 /usr/bin/time -f '%M' -o "$WORK/time-sweep" \
   "$SIM" sweep --scenario "$SCENARIO" --seeds "$first..$last" --jobs "$JOBS" \
-  --out "$WORK/sweep" --no-progress >"$WORK/sweep.out" 2>&1 || rc=$?
+  --out "$WORK/sweep" --no-progress --no-shrink >"$WORK/sweep.out" 2>&1 || rc=$?
 end=$(date +%s.%N)
 tail -1 "$WORK/sweep.out"
 echo "  build $(jq -r .build_id "$WORK/sweep/summary.json" 2>/dev/null), outcomes" \
