@@ -25,6 +25,8 @@
 #   --work DIR               work directory, outside any git repository (default: a new one
 #                            under /tmp, removed at the end unless --keep)
 #   --keep                   keep the work directory (sources, build, sweep outputs)
+#   --reuse-build            with --work: keep the build an earlier campaign left there (every
+#                            file a mutant patches is touched, so none stays built mutated)
 #
 # "Runs to catch" counts runs in sweep order (scenarios in the order given, seeds ascending
 # within each) up to and including the first failing one: the budget a sweep needs to catch it.
@@ -45,6 +47,7 @@ timeout_arg=()
 out=""
 work=""
 keep=0
+reuse=0
 command_line="scripts/mutants.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a file}"; shift 2 ;;
     --work) work="${2:?--work needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
+    --reuse-build) reuse=1; shift ;;
     -h | --help) usage ;;
     *) echo "mutants.sh: unknown option $1" >&2; usage ;;
   esac
@@ -124,9 +128,15 @@ build="$work/build"
 runs="$work/runs"
 # Always a fresh build: `git archive` gives files their commit time, so a build left by an earlier
 # campaign (its last mutant applied) would look newer than the restored sources.
-rm -rf "$src" "$runs" "$build"
+rm -rf "$src" "$runs"
+[ "$reuse" = 1 ] || rm -rf "$build"
 mkdir -p "$src" "$runs"
 git archive HEAD | tar -x -C "$src"
+if [ "$reuse" = 1 ]; then
+  grep -h '^+++ b/' "${all_mutants[@]}" | sed 's|^+++ b/||' | sort -u | while read -r f; do
+    if [ -f "$src/$f" ]; then touch "$src/$f"; fi
+  done
+fi
 echo "=== mutants: building apogee-sim at $build_id in $work"
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$work/configure.log"
