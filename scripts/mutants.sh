@@ -161,7 +161,8 @@ sweep() {
   rm -rf "$dir"
   mkdir -p "$dir"
   "$sim" sweep --scenario "$2" --seeds "$seed_first..$((seed_first + seed_count - 1))" \
-    --jobs "$jobs" --out "$dir/out" --no-progress "${timeout_arg[@]}" 2>"$dir/stderr" || true
+    --jobs "$jobs" --out "$dir/out" --no-progress --no-reports "${timeout_arg[@]}" \
+    2>"$dir/stderr" || true
   grep -E '^[^ ]+ seed [0-9]+: [a-z]+' "$dir/stderr" | tr -d '\r' | sort -t' ' -k3,3n \
     >"$dir/failures.txt" || true
 }

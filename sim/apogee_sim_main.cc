@@ -4,7 +4,7 @@
 //                  [--plan FILE | --plan-json JSON] [--html FILE]
 //   apogee-sim sweep [--scenario A,B] [--seeds N | --seeds FIRST..LAST] [--jobs N]
 //                    [--shard I/N] [--check-determinism] [--out DIR] [--timeout S] [--no-progress]
-//                    [--no-shrink] [--shrink-runs N] [--shrink-max N]
+//                    [--no-shrink] [--shrink-runs N] [--shrink-max N] [--no-reports]
 //   apogee-sim replay FILE [--json] [--log-level L] [--html FILE]
 //   apogee-sim shrink FILE [--out FILE] [--max-runs N] [--timeout S]
 // The exit code is the outcome: 0 pass, 1 violation, 2 crash, 3 liveness, 4 nondeterminism;
@@ -261,7 +261,7 @@ int Usage(const char* why) {
                "[--html FILE]\n"
                "  apogee-sim sweep [--scenario A,B] [--seeds N | --seeds FIRST..LAST] [--jobs N] "
                "[--shard I/N] [--check-determinism] [--out DIR] [--timeout SECONDS] "
-               "[--no-progress] [--no-shrink] [--shrink-runs N] [--shrink-max N]\n"
+               "[--no-progress] [--no-shrink] [--shrink-runs N] [--shrink-max N] [--no-reports]\n"
                "  apogee-sim replay FILE [--json] [--log-level L] [--html FILE]\n"
                "  apogee-sim shrink FILE [--out FILE] [--max-runs N] [--timeout SECONDS]\n",
                why);
@@ -445,6 +445,8 @@ int Sweep(int argc, char** argv) {
       o.progress = false;
     } else if (arg == "--no-shrink") {
       o.shrink_max = 0;
+    } else if (arg == "--no-reports") {
+      o.reports = false;
     } else if (arg == "--shrink-runs" || arg == "--shrink-max") {
       const char* v = value();
       uint64_t n = 0;

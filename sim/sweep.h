@@ -37,6 +37,9 @@ struct SweepOptions {
   // `shrink_runs` candidate runs each, for the first `shrink_max` failures (0: none).
   int shrink_runs = 40;
   int shrink_max = 10;
+  // Shrinking and HTML reports for failing runs; off: only their repro files (campaigns that
+  // expect many failures and want only the first).
+  bool reports = true;
   // Test hooks passed to every run (--inject-crash, --inject-nondeterminism), so the sweep's
   // handling of failures can be shown. Never set in real sweeps.
   std::vector<std::string> run_test_hooks;
