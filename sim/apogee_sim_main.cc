@@ -238,6 +238,24 @@ std::optional<std::string> CheckPlan(const Scenario& scenario, const FaultPlan& 
   return std::nullopt;
 }
 
+// Reads and decodes a repro file whose scenario this build has; the error says which is wrong.
+apogee::Result<Repro> LoadRepro(const std::string& path) {
+  std::optional<std::string> text = ReadFile(path);
+  if (!text.has_value()) {
+    return Status(ErrorCode::kInvalidArgument, fmt::format("cannot read {}", path));
+  }
+  apogee::Result<Repro> repro = DecodeRepro(*text);
+  if (!repro.ok()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: {}", path, repro.status().message()));
+  }
+  if (FindScenario(repro->scenario) == nullptr) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: no scenario '{}' in this build", path, repro->scenario));
+  }
+  return repro;
+}
+
 void WriteHtml(const std::string& path, const RunReport& report, std::string replay_command,
                const Repro* repro) {
   HtmlReportInput input;
@@ -491,14 +509,9 @@ int Replay(int argc, char** argv) {
       return Usage(fmt::format("unknown argument '{}'", arg).c_str());
     }
   }
-  std::optional<std::string> text = ReadFile(path);
-  if (!text.has_value()) return Usage(fmt::format("cannot read {}", path).c_str());
-  apogee::Result<Repro> repro = DecodeRepro(*text);
-  if (!repro.ok()) return Usage(fmt::format("{}: {}", path, repro.status().message()).c_str());
+  apogee::Result<Repro> repro = LoadRepro(path);
+  if (!repro.ok()) return Usage(repro.status().message().c_str());
   const Scenario* scenario = FindScenario(repro->scenario);
-  if (scenario == nullptr) {
-    return Usage(fmt::format("{}: no scenario '{}' in this build", path, repro->scenario).c_str());
-  }
   if (repro->build_id != BuildId()) {
     std::fprintf(stderr,
                  "apogee-sim replay: %s was written by build %s, this is build %s: the trace may "
@@ -563,14 +576,9 @@ int Shrink(int argc, char** argv) {
       return Usage(fmt::format("unknown argument '{}'", arg).c_str());
     }
   }
-  std::optional<std::string> text = ReadFile(path);
-  if (!text.has_value()) return Usage(fmt::format("cannot read {}", path).c_str());
-  apogee::Result<Repro> repro = DecodeRepro(*text);
-  if (!repro.ok()) return Usage(fmt::format("{}: {}", path, repro.status().message()).c_str());
+  apogee::Result<Repro> repro = LoadRepro(path);
+  if (!repro.ok()) return Usage(repro.status().message().c_str());
   const Scenario* scenario = FindScenario(repro->scenario);
-  if (scenario == nullptr) {
-    return Usage(fmt::format("{}: no scenario '{}' in this build", path, repro->scenario).c_str());
-  }
   if (!scenario->targets) {
     return Usage(fmt::format("{}: scenario '{}' takes no fault plan: nothing to shrink", path,
                              repro->scenario)

@@ -15,29 +15,7 @@ constexpr double kLabel = 150;   // lane names to the left of it
 constexpr double kLane = 22;
 constexpr size_t kMaxLogRows = 3000;
 
-std::string Esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string Esc(std::string_view s) { return EscapeMarkup(s); }
 
 double Secs(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 double Secs(Duration d) { return std::chrono::duration<double>(d).count(); }
@@ -233,6 +211,34 @@ std::string PlanTable(const FaultPlan& plan) {
 }
 
 }  // namespace
+
+std::string EscapeMarkup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
 
 std::string RenderHtmlReport(const HtmlReportInput& in) {
   const RunReport& r = *in.report;

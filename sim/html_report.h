@@ -36,4 +36,8 @@ struct HtmlReportInput {
 
 std::string RenderHtmlReport(const HtmlReportInput& input);
 
+// `text` made safe inside HTML or XML elements and attribute values: <, >, & and " escaped,
+// control characters other than newline and tab replaced by a space.
+std::string EscapeMarkup(std::string_view text);
+
 }  // namespace apogee::sim

@@ -6,6 +6,21 @@
 
 namespace apogee::sim {
 
+Repro ReproOfChild(const std::string& scenario, uint64_t seed, const ChildResult& run,
+                   const std::vector<std::string>& test_hooks) {
+  Repro r;
+  r.scenario = scenario;
+  r.seed = seed;
+  r.build_id = BuildId();
+  r.outcome = run.outcome;
+  r.trace_hash = run.trace_hash;
+  r.sim_time_ms = run.sim_time_ms;
+  r.violations = run.violations;
+  r.test_hooks = test_hooks;
+  if (run.has_plan) r.fault_plan = run.plan;
+  return r;
+}
+
 std::vector<std::string> RunArgs(const Repro& repro, const FaultPlan* plan) {
   std::vector<std::string> args = {
       "run", "--scenario", repro.scenario, "--seed", fmt::format("{}", repro.seed), "--json"};
@@ -39,14 +54,7 @@ ShrinkRunResult ShrinkRepro(const std::string& self, const Repro& repro,
   FaultPlan minimal = ShrinkFaultPlan(original, still_fails, options.max_runs, &out.stats);
 
   Repro& m = out.minimal;
-  m.scenario = repro.scenario;
-  m.seed = repro.seed;
-  m.build_id = BuildId();
-  m.outcome = last.outcome;
-  m.trace_hash = last.trace_hash;
-  m.sim_time_ms = last.sim_time_ms;
-  m.violations = last.violations;
-  m.test_hooks = repro.test_hooks;
+  m = ReproOfChild(repro.scenario, repro.seed, last, repro.test_hooks);
   m.fault_plan = minimal;
   m.original_fault_plan = original;
   m.shrink =

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "sim/child_run.h"
 #include "sim/repro.h"
 #include "sim/shrink.h"
 
@@ -33,6 +34,11 @@ struct ShrinkRunResult {
 
 ShrinkRunResult ShrinkRepro(const std::string& self_exe, const Repro& repro,
                             const ShrinkRunOptions& options);
+
+// The repro file of a child's run of `scenario` on `seed` with `test_hooks`: its outcome,
+// violations, trace hash and (when it reported one) its fault plan, with this build's id.
+Repro ReproOfChild(const std::string& scenario, uint64_t seed, const ChildResult& run,
+                   const std::vector<std::string>& test_hooks);
 
 // The child's command line for one run of `repro`'s scenario and seed with `plan` (nullptr: the
 // seed draws the plan), printing its JSON report.

@@ -72,33 +72,6 @@ int ExitCodeOf(const std::string& outcome) {
   return 2;
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 Running Launch(const Job& job, const SweepOptions& o, const std::string& self) {
   std::vector<std::string> args = {
       "run", "--scenario", job.scenario, "--seed", fmt::format("{}", job.seed), "--json"};
@@ -287,16 +260,7 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
       if (res.run.outcome != "pass") {
         failed++;
         const ChildResult& run = res.run;
-        Repro repro;
-        repro.scenario = res.job.scenario;
-        repro.seed = res.job.seed;
-        repro.build_id = BuildId();
-        repro.outcome = run.outcome;
-        repro.trace_hash = run.trace_hash;
-        repro.sim_time_ms = run.sim_time_ms;
-        repro.violations = run.violations;
-        repro.test_hooks = o.run_test_hooks;
-        if (run.has_plan) repro.fault_plan = run.plan;
+        Repro repro = ReproOfChild(res.job.scenario, res.job.seed, run, o.run_test_hooks);
         std::filesystem::path path = FailurePath(o, res.job, ".repro.json");
         WriteFile(path, EncodeRepro(repro));
         res.repro_path = path.string();
@@ -386,10 +350,10 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
       current = r.job.scenario;
       const auto& rf = by_scenario[current];
       xml += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
-                         XmlEscape(current), rf.first, rf.second);
+                         EscapeMarkup(current), rf.first, rf.second);
     }
     xml += fmt::format("    <testcase classname=\"apogee-sim.{}\" name=\"seed-{}\" time=\"{:.3f}\"",
-                       XmlEscape(r.job.scenario), r.job.seed, r.wall_ms / 1000);
+                       EscapeMarkup(r.job.scenario), r.job.seed, r.wall_ms / 1000);
     if (r.run.outcome == "pass") {
       xml += "/>\n";
       continue;
@@ -401,10 +365,11 @@ int RunSweep(const SweepOptions& o, const std::string& self) {
       body += fmt::format("shrunk ({}): apogee-sim replay {}\n", r.shrink, r.min_repro_path);
     }
     if (!r.html_path.empty()) body += fmt::format("report: {}\n", r.html_path);
-    xml += fmt::format(
-        ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
-        XmlEscape(r.run.outcome),
-        XmlEscape(r.run.violations.empty() ? r.run.outcome : r.run.violations[0]), XmlEscape(body));
+    xml +=
+        fmt::format(">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                    EscapeMarkup(r.run.outcome),
+                    EscapeMarkup(r.run.violations.empty() ? r.run.outcome : r.run.violations[0]),
+                    EscapeMarkup(body));
   }
   if (!current.empty()) xml += "  </testsuite>\n";
   xml += "</testsuites>\n";
