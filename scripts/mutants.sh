@@ -32,9 +32,10 @@
 # within each) up to and including the first failing one: the budget a sweep needs to catch it.
 set -euo pipefail
 
+# usage [CODE]: the header above, then exit CODE (64: a usage error).
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
-  exit 64
+  exit "${1:-64}"
 }
 
 seeds=50
@@ -62,7 +63,7 @@ while [ $# -gt 0 ]; do
     --work) work="${2:?--work needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --reuse-build) reuse=1; shift ;;
-    -h | --help) usage ;;
+    -h | --help) usage 0 ;;
     *) echo "mutants.sh: unknown option $1" >&2; usage ;;
   esac
 done
