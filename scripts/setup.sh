@@ -17,6 +17,7 @@ packages=(
   libgmock-dev
   librapidcheck-dev
   libbenchmark-dev
+  libgoogle-perftools-dev   # tcmalloc for apogee-sim (sim/CMakeLists.txt)
 )
 
 missing=()
