@@ -55,7 +55,7 @@ std::shared_ptr<RequestDispatcher> MakeDispatcher(const std::weak_ptr<BrokerCont
   d->Register(request::kConsumerSendMsgBack, Serve(ctx, HandleConsumerSendMsgBack));
   d->Register(request::kLockBatchMq, Serve(ctx, HandleLockBatchMq));
   d->Register(request::kUnlockBatchMq, Serve(ctx, HandleUnlockBatchMq));
-  // Not served: END_TRANSACTION (37); transactional half messages are stored unqueued as sent.
+  d->Register(request::kEndTransaction, Serve(ctx, HandleEndTransaction));
   return d;
 }
 
@@ -108,6 +108,12 @@ Status OpenState(const std::shared_ptr<BrokerContext>& ctx) {
   ctx->locks = std::make_unique<QueueLockManager>(config.lock_expiry);
   APOGEE_ASSIGN_OR_RETURN(ctx->schedule,
                           ScheduleService::Create(env, ctx->store, ctx->config));  // may yield
+  ctx->transactions = TransactionService::Create(
+      env, ctx->store, ctx->config, ctx->offsets.get(), ctx->schedule,
+      [weak](const std::string& group, RemotingCommand check) {
+        auto c = weak.lock();
+        return c != nullptr && SendTransactionCheck(c, group, std::move(check));
+      });
   return Status::Ok();
 }
 
@@ -140,6 +146,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(io::Env& env, BrokerConfig config)
     return opened;
   }
   ctx->schedule->Start();
+  ctx->transactions->Start();
   ctx->ready = true;
   LOG_INFO("broker: {} of cluster {} serving at {} (store {})", ctx->config.broker_name,
            ctx->config.cluster_name, ctx->BrokerAddr(), ctx->config.store_root);
@@ -191,7 +198,8 @@ void Broker::Shutdown() {
   ctx.shutting_down = true;
   ctx.stop.Set();
   ctx.register_now.Set();
-  ctx.hold->Shutdown();  // answers every parked pull (on task fibers)
+  ctx.hold->Shutdown();      // answers every parked pull (on task fibers)
+  ctx.transactions->Stop();  // may yield: a check pass in progress ends first
   for (io::FiberHandle& loop : loops_) loop.Join();
   loops_.clear();
   UnregisterFromNameservers(ctx);

@@ -71,6 +71,16 @@ struct BrokerConfig {
   // Delay levels [messageDelayLevel]: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
   std::string message_delay_level = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
+  // Transactional messages: a half message without an outcome older than transaction_timeout
+  // [transactionTimeOut 6 s] is checked with its producer group by a pass every
+  // transaction_check_interval [transactionCheckInterval 60 s], at most transaction_check_max
+  // times [transactionCheckMax 15], then given up. reject_transaction_message
+  // [rejectTransactionMessage] refuses half messages with NO_PERMISSION.
+  Duration transaction_check_interval = std::chrono::seconds(60);
+  Duration transaction_timeout = std::chrono::seconds(6);
+  int32_t transaction_check_max = 15;
+  bool reject_transaction_message = false;
+
   store::StoreConfig store;
 };
 

@@ -315,6 +315,10 @@ const MappedKey kMappedKeys[] = {
     APOGEE_MS_KEY("channelExpiredTimeout", client_expiry),
     APOGEE_INT_KEY("maxTransferBytesOnMessageInMemory", pull_bytes_max, 1, kIntMax),
     APOGEE_INT_KEY("maxTransferCountOnMessageInMemory", pull_messages_max, 1, kIntMax),
+    APOGEE_MS_KEY("transactionTimeOut", transaction_timeout),
+    APOGEE_MS_KEY("transactionCheckInterval", transaction_check_interval),
+    APOGEE_INT_KEY("transactionCheckMax", transaction_check_max, 0, kIntMax),
+    APOGEE_BOOL_KEY("rejectTransactionMessage", reject_transaction_message),
 };
 
 #undef APOGEE_MS_KEY
@@ -331,8 +335,8 @@ constexpr std::string_view kUnsupportedKeys[] = {
     "pullMessageThreadPoolNums", "processReplyMessageThreadPoolNums", "queryMessageThreadPoolNums",
     "adminBrokerThreadPoolNums", "clientManageThreadPoolNums", "consumerManageThreadPoolNums",
     "heartbeatThreadPoolNums", "endTransactionThreadPoolNums", "flushConsumerOffsetHistoryInterval",
-    "rejectTransactionMessage", "fetchNamesrvAddrByAddressServer", "sendThreadPoolQueueCapacity",
-    "pullThreadPoolQueueCapacity", "replyThreadPoolQueueCapacity", "queryThreadPoolQueueCapacity",
+    "fetchNamesrvAddrByAddressServer", "sendThreadPoolQueueCapacity", "pullThreadPoolQueueCapacity",
+    "replyThreadPoolQueueCapacity", "queryThreadPoolQueueCapacity",
     "clientManagerThreadPoolQueueCapacity", "consumerManagerThreadPoolQueueCapacity",
     "heartbeatThreadPoolQueueCapacity", "endTransactionPoolQueueCapacity", "filterServerNums",
     "shortPollingTimeMills", "notifyConsumerIdsChangedEnable", "highSpeedMode", "commercialEnable",
@@ -343,9 +347,8 @@ constexpr std::string_view kUnsupportedKeys[] = {
     "waitTimeMillsInTransactionQueue", "startAcceptSendRequestTimeStamp", "traceOn",
     "enableCalcFilterBitMap", "expectConsumerNumUseFilter", "maxErrorRateOfBloomFilter",
     "filterDataCleanTimeSpan", "filterSupportRetry", "enablePropertyFilter", "compressedRegister",
-    "forceRegister", "transactionTimeOut", "transactionCheckMax", "transactionCheckInterval",
-    "storeReplyMessageEnable", "autoDeleteUnusedStats", "aclEnable", "rmqAddressServerDomain",
-    "rmqAddressServerSubGroup",
+    "forceRegister", "storeReplyMessageEnable", "autoDeleteUnusedStats", "aclEnable",
+    "rmqAddressServerDomain", "rmqAddressServerSubGroup",
     // MessageStoreConfig.
     "enableConsumeQueueExt", "mappedFileSizeConsumeQueueExt", "bitMapLengthConsumeQueueExt",
     "commitIntervalCommitLog", "useReentrantLockWhenPutMessage", "flushCommitLogTimed",
@@ -539,6 +542,10 @@ std::string RenderBrokerConfig(const BrokerConfig& c, bool important_only) {
       {"channelExpiredTimeout", ms(c.client_expiry), false},
       {"maxTransferBytesOnMessageInMemory", fmt::format("{}", c.pull_bytes_max), true},
       {"maxTransferCountOnMessageInMemory", fmt::format("{}", c.pull_messages_max), true},
+      {"transactionTimeOut", ms(c.transaction_timeout), false},
+      {"transactionCheckInterval", ms(c.transaction_check_interval), false},
+      {"transactionCheckMax", fmt::format("{}", c.transaction_check_max), false},
+      {"rejectTransactionMessage", c.reject_transaction_message ? "true" : "false", false},
   };
   std::string out;
   for (const auto& [key, value, important] : lines) {

@@ -27,6 +27,7 @@
 #include "core/broker/queue_lock_manager.h"
 #include "core/broker/schedule_service.h"
 #include "core/broker/topic_manager.h"
+#include "core/broker/transaction_service.h"
 #include "core/io/env.h"
 #include "core/io/sync.h"
 #include "core/remoting/remoting_server.h"
@@ -72,6 +73,9 @@ struct BrokerContext : std::enable_shared_from_this<BrokerContext> {
   // Delayed messages: SEND_MESSAGE hands every single message to schedule->Prepare(), which
   // moves a DELAY level > 0 into SCHEDULE_TOPIC_XXXX.
   std::shared_ptr<ScheduleService> schedule;
+  // Transactional messages: SEND_MESSAGE stores half messages through PrepareHalf(),
+  // END_TRANSACTION resolves them, and its check fiber asks producers about the rest.
+  std::shared_ptr<TransactionService> transactions;
   std::unique_ptr<QueueLockManager> locks;  // LOCK_BATCH_MQ / UNLOCK_BATCH_MQ
   std::unique_ptr<RemotingServer> server;
   std::unique_ptr<RemotingClient> namesrv_client;  // registration requests

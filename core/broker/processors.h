@@ -8,7 +8,7 @@
 //
 // Files: send_processor.cc (10, 310, 320), pull_processor.cc (11), offset_processor.cc
 // (14, 15, 29, 30, 31), query_processor.cc (12, 33), client_processor.cc (34, 35, 38),
-// admin_processor.cc (17, 21), send_back_processor.cc (36, 41, 42).
+// admin_processor.cc (17, 21), send_back_processor.cc (36, 41, 42), transaction_processor.cc (37).
 
 #include <memory>
 #include <optional>
@@ -71,6 +71,14 @@ Response HandleLockBatchMq(BrokerContext& ctx, const Connection& connection,
                            const RemotingCommand& request);
 Response HandleUnlockBatchMq(BrokerContext& ctx, const Connection& connection,
                              const RemotingCommand& request);
+
+// END_TRANSACTION (oneway from producers; a caller that waits gets the answer, errors included).
+Response HandleEndTransaction(BrokerContext& ctx, const Connection& connection,
+                              const RemotingCommand& request);
+// The transaction service's CheckSender: CHECK_TRANSACTION_STATE (oneway) to one producer of the
+// group, picked at random, on a task fiber. False when the group has no producer connected.
+bool SendTransactionCheck(const std::shared_ptr<BrokerContext>& ctx, const std::string& group,
+                          RemotingCommand request);
 
 Response HandleUpdateAndCreateTopic(BrokerContext& ctx, const Connection& connection,
                                     const RemotingCommand& request);

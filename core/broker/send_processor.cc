@@ -15,6 +15,7 @@
 #include "core/base/log.h"
 #include "core/broker/processors.h"
 #include "core/broker/send_back.h"
+#include "core/broker/transaction_service.h"
 #include "core/protocol/codes.h"
 #include "core/protocol/headers.h"
 #include "core/protocol/message.h"
@@ -231,10 +232,28 @@ Response HandleSendMessage(BrokerContext& ctx, const Connection& connection,
 
   std::vector<store::MessageToStore> to_store;
   for (const Outgoing& m : messages) to_store.push_back(ToStore(m, h, connection, sys_flag));
+  // A transactional half message (TRAN_MSG=true) goes to RMQ_SYS_TRANS_HALF_TOPIC until
+  // END_TRANSACTION resolves it; `half` owns the rewritten properties.
+  std::optional<HalfRewrite> half;
+  if (!batch) {
+    half = PrepareHalf(to_store.front());
+  } else if (IsHalfMessage(h.properties)) {
+    return Reply(request, response::kMessageIllegal,
+                 "a batch may not carry transactional messages");
+  }
+  if (half.has_value()) {
+    if (ctx.config.reject_transaction_message) {
+      return Reply(
+          request, response::kNoPermission,
+          fmt::format("the broker[{}] sending transaction message is forbidden", ctx.BrokerAddr()));
+    }
+    half->ApplyTo(to_store.front());
+  }
   // A single message with a DELAY level goes to SCHEDULE_TOPIC_XXXX instead (the schedule
-  // service delivers it to its topic when due); `delay` owns the rewritten properties.
+  // service delivers it to its topic when due); `delay` owns the rewritten properties. A half
+  // message is delayed only when it is committed.
   std::optional<DelayRewrite> delay;
-  if (!batch && ctx.schedule != nullptr) {
+  if (!batch && !half.has_value() && ctx.schedule != nullptr) {
     delay = ctx.schedule->Prepare(to_store.front());
     if (delay.has_value()) delay->ApplyTo(to_store.front());
   }
