@@ -52,9 +52,10 @@ ClientInstance::ClientInstance(io::Env& env, ClientConfig config)
       rebalance_wakeup_(env.scheduler.runtime()),
       route_mu_(env.scheduler.runtime()),
       members_mu_(env.scheduler.runtime()),
-      remoting_(env, [this](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
-        return HandleServerRequest(std::move(request));
-      }) {
+      remoting_(env,
+                [this](const std::shared_ptr<RemotingConnection>& from, RemotingCommand request) {
+                  return HandleServerRequest(from, std::move(request));
+                }) {
   if (!config_.namesrv_addrs.empty()) {
     namesrv_index_ = env.random.Uniform(config_.namesrv_addrs.size());
   }
@@ -347,7 +348,49 @@ void ClientInstance::SendHeartbeatToAllBrokers() {
   }
 }
 
-std::optional<RemotingCommand> ClientInstance::HandleServerRequest(RemotingCommand request) {
+void ClientInstance::SetTransactionCheckHandler(const std::string& group,
+                                                TransactionCheckHandler handler) {
+  if (handler == nullptr) {
+    check_handlers_.erase(group);
+  } else {
+    check_handlers_[group] = std::move(handler);
+  }
+}
+
+void ClientInstance::HandleCheckTransactionState(const std::shared_ptr<RemotingConnection>& from,
+                                                 const RemotingCommand& request) {
+  auto header = protocol::CheckTransactionStateRequestHeader::Decode(request.ext_fields);
+  if (!header.ok()) {
+    LOG_WARN("client {}: CHECK_TRANSACTION_STATE does not decode: {}", client_id_,
+             header.status().ToString());
+    return;
+  }
+  auto messages = protocol::DecodeMessages(request.body);
+  if (!messages.ok() || messages->size() != 1) {
+    LOG_WARN("client {}: CHECK_TRANSACTION_STATE body is not one message: {}", client_id_,
+             messages.ok() ? fmt::format("{} messages", messages->size())
+                           : messages.status().ToString());
+    return;
+  }
+  protocol::MessageExt& message = messages->front();
+  std::string group = message.Property(protocol::property::kProducerGroup);
+  auto it = check_handlers_.find(group);
+  if (it == check_handlers_.end()) {
+    LOG_WARN(
+        "client {}: transaction check for group '{}', which has no transactional producer "
+        "here",
+        client_id_, group);
+    return;
+  }
+  it->second(from->peer().ToString(), *header, std::move(message));
+}
+
+std::optional<RemotingCommand> ClientInstance::HandleServerRequest(
+    const std::shared_ptr<RemotingConnection>& from, RemotingCommand request) {
+  if (request.code == req::kCheckTransactionState) {
+    HandleCheckTransactionState(from, request);
+    return std::nullopt;  // oneway: the answer is an END_TRANSACTION
+  }
   if (request.code == req::kNotifyConsumerIdsChanged) {
     LOG_DEBUG("client {}: consumers of {} changed", client_id_,
               request.ext_fields.count("consumerGroup") ? request.ext_fields["consumerGroup"] : "");

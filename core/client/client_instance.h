@@ -3,7 +3,7 @@
 // ClientInstance: what the producers and consumers of one client id share (RocketMQ's
 // MQClientInstance): the connections (one RemotingClient), the route cache, heartbeats, the
 // rebalance and offset-persist timers, and the answer to the broker's
-// NOTIFY_CONSUMER_IDS_CHANGED.
+// NOTIFY_CONSUMER_IDS_CHANGED and CHECK_TRANSACTION_STATE.
 //
 // Fibers (spawned by Start(), joined by Shutdown()):
 //   route-refresh  every poll_name_server_interval: routes of every topic in use, from the
@@ -21,6 +21,7 @@
 //   - broker_addrs_ is the union of the brokers of routes_.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,8 @@
 #include "core/io/env.h"
 #include "core/io/sync.h"
 #include "core/protocol/bodies.h"
+#include "core/protocol/message.h"
+#include "core/protocol/transaction_headers.h"
 #include "core/remoting/remoting_server.h"
 
 namespace apogee::client {
@@ -52,6 +55,13 @@ class ConsumerMember {
   // Pushes the consumer's offsets to their store. May yield.
   virtual void PersistOffsets() = 0;
 };
+
+// Answers the broker's CHECK_TRANSACTION_STATE for one producer group: `broker_addr` is where
+// the check came from (the END_TRANSACTION goes back there), `message` the half message under
+// its real topic. Must not yield (spawn the work).
+using TransactionCheckHandler = std::function<void(
+    const std::string& broker_addr, const protocol::CheckTransactionStateRequestHeader& header,
+    protocol::MessageExt message)>;
 
 // A broker's answer other than SUCCESS as a Status naming the code and the remark:
 // 17/22/24/26 kNotFound, 2/14/215 kBusy, 3/16 kUnsupported, 13/23 kInvalidArgument, else
@@ -77,6 +87,9 @@ class ClientInstance {
   Status RegisterProducer(const std::string& group);
   // Sends UNREGISTER_CLIENT for the group to every broker. May yield.
   void UnregisterProducer(const std::string& group);
+  // The handler of CHECK_TRANSACTION_STATE for `group` (a transactional producer); an empty one
+  // removes it. Checks for a group without a handler are logged and dropped.
+  void SetTransactionCheckHandler(const std::string& group, TransactionCheckHandler handler);
   // REQUIRES: `consumer` outlives its registration.
   Status RegisterConsumer(ConsumerMember* consumer);
   // Waits for a rebalance or persist in progress on it, then sends UNREGISTER_CLIENT. May yield.
@@ -130,7 +143,10 @@ class ClientInstance {
   void RebuildBrokerAddrs();
   void UnregisterFromBrokers(const std::optional<std::string>& producer_group,
                              const std::optional<std::string>& consumer_group);
-  std::optional<RemotingCommand> HandleServerRequest(RemotingCommand request);
+  std::optional<RemotingCommand> HandleServerRequest(
+      const std::shared_ptr<RemotingConnection>& from, RemotingCommand request);
+  void HandleCheckTransactionState(const std::shared_ptr<RemotingConnection>& from,
+                                   const RemotingCommand& request);
   // Waits `interval` or until shutdown; false at shutdown. May yield.
   bool SleepOrStop(Duration interval);
   void RouteLoop();
@@ -150,7 +166,8 @@ class ClientInstance {
   io::Mutex route_mu_;    // one nameserver fetch at a time
   io::Mutex members_mu_;  // held while calling into consumers
   std::set<std::string> producers_;
-  std::map<std::string, ConsumerMember*> consumers_;  // by group
+  std::map<std::string, ConsumerMember*> consumers_;               // by group
+  std::map<std::string, TransactionCheckHandler> check_handlers_;  // by producer group
   std::map<std::string, TopicRouteData> routes_;
   std::map<std::string, TopicPublishInfo> publish_infos_;
   std::map<std::string, std::vector<MessageQueue>> subscribe_queues_;

@@ -16,6 +16,8 @@ namespace prop = protocol::property;
 namespace {
 
 constexpr size_t kTopicBytesMax = 127;
+// MessageSysFlag.TRANSACTION_PREPARED_TYPE.
+constexpr int32_t kSysFlagPrepared = 0x4;
 
 // The broker answers the sync path retries on another queue (RocketMQ's retryResponseCodes).
 bool RetryableCode(int32_t code) {
@@ -299,7 +301,9 @@ Producer::Attempt Producer::SendKernel(const Outgoing& out, const MessageQueue& 
   h.default_topic = config_.create_topic_key;
   h.default_topic_queue_nums = config_.default_topic_queue_nums;
   h.queue_id = mq.queue_id;
-  h.sys_flag = 0;
+  // A transactional half message carries the prepared type in its sysFlag too.
+  auto tran = out.properties.find(prop::kTransactionPrepared);
+  h.sys_flag = tran != out.properties.end() && tran->second == "true" ? kSysFlagPrepared : 0;
   h.born_timestamp = ToMillis(env_.clock.WallNow());
   h.flag = out.flag;
   h.batch = out.batch;
