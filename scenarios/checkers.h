@@ -121,6 +121,14 @@ void CheckBodies(const sim::History& history, CheckResult* result);
 // when everything had arrived before).
 void CheckCatchUp(const sim::History& history, Instant healed, Duration bound, CheckResult* result);
 
+// Transactions are all-or-nothing, judged against the harness's record of each local transaction
+// (history.transactions): a transaction decided committed is got by every group subscribed to
+// its topic, in the sense above (else `late`: a liveness failure, after the liveness phase); one
+// rolled back, or whose local transaction never decided (its half send failed or its producer
+// died first), is never delivered to anyone, with any outcome (else `safety`). Counts
+// "txn_committed", "txn_rolled_back" and "txn_never_decided".
+void CheckTransactions(const sim::History& history, CheckResult* safety, CheckResult* late);
+
 // All of the pure safety checks and the delivery check (not the audit-based or timed ones).
 CheckResult CheckAll(const sim::History& history);
 

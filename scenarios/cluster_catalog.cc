@@ -267,6 +267,26 @@ std::vector<ClusterScenarioSpec> Specs() {
     s.faults.peer_roles = {Role::kBroker};
     specs.push_back(s);
   }
+  {
+    // Half the sends are transactional; brokers and producers crash (between a half message and
+    // its outcome too), pause, and partitions cut producers off from brokers so checks settle.
+    sim::ClusterSpec c = Standard();
+    c.transaction_fraction = 0.5;
+    ClusterScenarioSpec s{"transactions-crashes",
+                          "transactional sends while brokers and producers crash and pause and "
+                          "partitions cut them apart: committed transactions are delivered, "
+                          "rolled-back ones never",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kCrash, FaultType::kPartition, FaultType::kIsolate,
+                      FaultType::kPause};
+    s.faults.roles = {Role::kBroker, Role::kProducer};
+    s.faults.gap_mean_min = 1s;
+    s.faults.gap_mean_max = 5s;
+    specs.push_back(s);
+  }
   return specs;
 }
 

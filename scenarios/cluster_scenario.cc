@@ -168,6 +168,8 @@ sim::RunReport RunClusterScenario(const ClusterScenarioSpec& spec, const sim::Ru
       world.RunFor(std::chrono::seconds(1));
       late = CheckResult();
       CheckAcknowledgedDelivered(history, &late);
+      CheckResult ignored;
+      CheckTransactions(history, &ignored, &late);
       if (late.ok()) break;
     }
     report.Count("catch_up_ms", static_cast<uint64_t>((world.Now() - healed).count() / 1'000'000));
@@ -205,6 +207,7 @@ sim::RunReport RunClusterScenario(const ClusterScenarioSpec& spec, const sim::Ru
     CheckDelays(history, &safety);
     CheckDeadLetters(history, &safety);
     CheckBodies(history, &safety);
+    CheckTransactions(history, &safety, &late);
     CountDuplicates(history, &safety);
     for (std::string& v : safety.violations) report.Violation(std::move(v));
     if (!late.ok() && report.outcome == sim::Outcome::kPass) {

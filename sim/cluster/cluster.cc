@@ -15,6 +15,7 @@
 #include "core/client/producer.h"
 #include "core/client/pull_consumer.h"
 #include "core/client/push_consumer.h"
+#include "core/client/transaction_producer.h"
 #include "core/nameserver/name_server.h"
 #include "core/protocol/codes.h"
 
@@ -156,6 +157,11 @@ void Cluster::AddBroker(int index) {
         }
         config.store_root = "store";
         config.store = SimStoreConfig(spec_.flush, ipv4);
+        if (spec_.transaction_fraction > 0) {
+          config.transaction_check_interval = spec_.txn_check_interval;
+          config.transaction_timeout = spec_.txn_timeout;
+          config.transaction_check_max = 1'000'000;
+        }
         // A start can fail on a faulty disk (recovery reads, the config files); as
         // a process supervisor would, the harness starts the broker again a second
         // later, and likewise retries the topic until the broker has stored it.
@@ -224,8 +230,27 @@ void Cluster::AddProducer(int index) {
         auto instance = std::make_shared<client::ClientInstance>(env, cc);
         client::ProducerConfig pc;
         pc.group = "sim-producers";
-        client::Producer producer(instance, pc);
-        Status started = producer.Start();
+        // The check listener answers from the harness's record: commit only what was decided
+        // committed; a transaction whose local part never ran is rolled back.
+        client::TransactionProducer txn_producer(
+            instance, pc, [this](const protocol::MessageExt& m) {
+              auto it = txn_index_.find(m.Keys());
+              if (it == txn_index_.end()) return client::LocalTransactionState::kRollback;
+              switch (history_->transactions[it->second].decision) {
+                case TxnDecision::kCommit:
+                  return client::LocalTransactionState::kCommit;
+                case TxnDecision::kRollback:
+                  return client::LocalTransactionState::kRollback;
+                case TxnDecision::kNone:
+                  break;
+              }
+              // Not decided: still running (a paused producer) is unknown; a local transaction
+              // whose producer died before it decided never commits.
+              return txn_running_.contains(m.Keys()) ? client::LocalTransactionState::kUnknown
+                                                     : client::LocalTransactionState::kRollback;
+            });
+        client::Producer& producer = txn_producer.producer();
+        Status started = txn_producer.Start();
         APOGEE_ASSERT(started.ok(), "producer start: {}", started.ToString());
         const Duration gap =
             Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
@@ -254,6 +279,13 @@ void Cluster::AddProducer(int index) {
                 fmt::format("{}-k{}", name, seq % static_cast<uint64_t>(spec_.order_keys));
           }
           invoke.invoked = world_.Now();
+          if (spec_.transaction_fraction > 0 && env.random.Chance(spec_.transaction_fraction)) {
+            invoke.delay_level = 0;
+            invoke.order_key.clear();
+            SendInTransaction(env, txn_producer, std::move(msg), std::move(invoke));
+            env.scheduler.Sleep(gap);
+            continue;
+          }
           const std::string order_key = invoke.order_key;
           size_t op = history_->Invoke(std::move(invoke));
           Result<client::SendResult> r = order_key.empty()
@@ -279,6 +311,54 @@ void Cluster::AddProducer(int index) {
           env.scheduler.Sleep(gap);
         }
       }}));
+}
+
+void Cluster::SendInTransaction(io::Env& env, client::TransactionProducer& producer,
+                                protocol::Message msg, SendOp invoke) {
+  const std::string key = invoke.key;
+  TxnRecord record;
+  record.key = key;
+  record.producer = invoke.producer;
+  record.topic = invoke.topic;
+  record.invoked = invoke.invoked;
+  msg.SetDelayLevel(0);
+  const size_t op = history_->Invoke(std::move(invoke));
+  const size_t txn = history_->transactions.size();
+  history_->transactions.push_back(std::move(record));
+  txn_index_[key] = txn;
+  // Running until this call returns or the node's crash unwinds it.
+  struct Running {
+    std::set<std::string>* running;
+    std::string key;
+    ~Running() { running->erase(key); }
+  } running{&txn_running_, key};
+  txn_running_.insert(key);
+  auto executor = [&](const protocol::Message&, const std::string&) {
+    history_->transactions[txn].half_acked = true;
+    // The local transaction takes a while: a crash can land between the half and its end.
+    env.scheduler.Sleep(std::chrono::milliseconds(env.random.Range(0, 200)));
+    const bool commit = env.random.Chance(spec_.txn_commit_ratio);
+    history_->transactions[txn].decision = commit ? TxnDecision::kCommit : TxnDecision::kRollback;
+    if (env.random.Chance(spec_.txn_unknown_fraction)) {
+      return client::LocalTransactionState::kUnknown;
+    }
+    return commit ? client::LocalTransactionState::kCommit
+                  : client::LocalTransactionState::kRollback;
+  };
+  Result<client::TransactionSendResult> r = producer.SendMessageInTransaction(msg, executor);
+  SendOp& o = history_->sends[op];
+  o.completed = world_.Now();
+  // Never an acknowledgement: whether it is delivered is the transaction checker's business.
+  o.outcome = OpOutcome::kInfo;
+  if (r.ok()) {
+    o.error = "transactional";
+    o.msg_id = r->send.msg_id;
+    if (r->end_status.ok()) {
+      history_->transactions[txn].end_sent = std::string(client::ToString(r->local_state));
+    }
+  } else {
+    o.error = fmt::format("transactional: {}", r.status().ToString());
+  }
 }
 
 void Cluster::AddConsumer(const GroupSpec& group, int index, int host_index) {

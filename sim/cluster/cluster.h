@@ -18,11 +18,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/base/time.h"
+#include "core/protocol/message.h"
 #include "core/store/store_config.h"
 #include "sim/cluster/history.h"
 #include "sim/scenario.h"
@@ -31,6 +33,9 @@
 namespace apogee::broker {
 class Broker;
 }  // namespace apogee::broker
+namespace apogee::client {
+class TransactionProducer;
+}  // namespace apogee::client
 
 namespace apogee::sim {
 
@@ -80,6 +85,18 @@ struct ClusterSpec {
   int fail_few_every = 0;
   int fail_few_times = 2;
 
+  // Transactions: this fraction of sends goes through a TransactionProducer. The local
+  // transaction (0 to 200 ms long) commits with probability txn_commit_ratio, else rolls back;
+  // the harness records the decision (History::transactions) before the executor returns, and
+  // the executor returns UNKNOW instead with probability txn_unknown_fraction, so the brokers'
+  // checks settle those from the record. The brokers check every txn_check_interval for half
+  // messages older than txn_timeout (RocketMQ: 60 s, 6 s) and never give up within a run.
+  double transaction_fraction = 0;
+  double txn_commit_ratio = 0.6;
+  double txn_unknown_fraction = 0.3;
+  Duration txn_check_interval = std::chrono::seconds(5);
+  Duration txn_timeout = std::chrono::seconds(2);
+
   // Optional: told of each broker incarnation once it serves (and has the workload topic), and
   // again with nullptr when that incarnation goes (crash, or the end of the world); the pointer
   // is valid in between, for a test to look into the broker's store or tables.
@@ -114,6 +131,10 @@ class Cluster {
   void AddBroker(int index);
   void AddProducer(int index);
   void AddConsumer(const GroupSpec& group, int index, int host_index);
+  // One transactional send of the workload, recorded as `invoke` (outcome info) and as a
+  // TxnRecord. May yield.
+  void SendInTransaction(io::Env& env, client::TransactionProducer& producer, protocol::Message msg,
+                         SendOp invoke);
   void AddAuditor();
   void AddDlqReader();
   void StartClockSampler();
@@ -132,6 +153,10 @@ class Cluster {
   NodeId auditor_ = 0;
   std::optional<NodeId> dlq_reader_;
   std::map<std::pair<std::string, std::string>, int> failures_;  // (group, key) -> so far
+  // Transactions: key -> index in history_->transactions (the local decisions' record), and
+  // the keys whose SendMessageInTransaction is still running.
+  std::map<std::string, size_t> txn_index_;
+  std::set<std::string> txn_running_;
 };
 
 // Fills the run's figures from the world: trace hash and steps, simulated time, fiber resumes,

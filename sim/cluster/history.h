@@ -131,6 +131,29 @@ struct StoreAudit {
   std::set<std::pair<MessageQueue, int64_t>> refused;
 };
 
+// A transactional send (ClusterSpec::transaction_fraction). The local transaction's decision is
+// the harness's own record, kept outside the producer node (a database that outlives its
+// crashes): it is the truth the producers' check listeners answer from, and what the
+// "transactions all-or-nothing" checker judges deliveries against. The same key is in `sends`
+// with outcome info (never required by the acknowledged-message checkers, never a phantom).
+enum class TxnDecision : uint8_t {
+  kNone,  // the local transaction never ran (the half send failed, or the producer crashed)
+  kCommit,
+  kRollback,
+};
+
+struct TxnRecord {
+  std::string key;
+  std::string producer;  // node name
+  std::string topic;
+  Instant invoked{};
+  bool half_acked = false;  // the half message's send answered SEND_OK
+  TxnDecision decision = TxnDecision::kNone;
+  // What the producer's END_TRANSACTION carried ("COMMIT_MESSAGE", "ROLLBACK_MESSAGE",
+  // "UNKNOW"), "" when none was sent (the producer crashed first, or the send failed).
+  std::string end_sent;
+};
+
 struct History {
   std::vector<SendOp> sends;
   std::vector<Delivery> deliveries;
@@ -145,6 +168,7 @@ struct History {
   std::vector<Duration> delay_levels;
   // Bits the fault plan flipped on brokers' disks (set by the runner before the checks).
   uint64_t bit_flips = 0;
+  std::vector<TxnRecord> transactions;
 
   // Index of a new send, invoked now.
   size_t Invoke(SendOp op) {
