@@ -38,15 +38,15 @@ std::optional<int64_t> ParseDecimal(std::string_view text, int64_t min, int64_t 
 }
 
 const std::string* FieldReader::Find(std::string_view key, bool required) {
-  auto it = fields_.find(std::string(key));
-  if (it == fields_.end()) {
+  const std::string* value = fields_.Get(key);
+  if (value == nullptr) {
     if (required && status_.ok()) {
       status_ = Status(ErrorCode::kInvalidArgument,
                        fmt::format("the request header lacks field '{}'", key));
     }
     return nullptr;
   }
-  return &it->second;
+  return value;
 }
 
 std::optional<int64_t> FieldReader::ParseInt(std::string_view key, const std::string& text,
@@ -115,11 +115,12 @@ std::optional<bool> FieldReader::OptBool(std::string_view key) {
 }
 
 void SetField(ExtFields& f, std::string key, int64_t value) {
-  f[std::move(key)] = fmt::format_int(value).str();
+  const fmt::format_int text(value);
+  f.Set(std::move(key), std::string(text.data(), text.size()));
 }
 
 void SetField(ExtFields& f, std::string key, bool value) {
-  f[std::move(key)] = value ? "true" : "false";
+  f.Set(std::move(key), value ? "true" : "false");
 }
 
 }  // namespace apogee::protocol

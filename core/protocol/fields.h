@@ -11,16 +11,16 @@
 // Writing: every value becomes its decimal or literal text, as the Java client's reflection does.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/base/status.h"
+#include "core/remoting/ext_fields.h"
 
 namespace apogee::protocol {
 
-using ExtFields = std::map<std::string, std::string>;
+using ExtFields = ::apogee::ExtFields;
 
 class FieldReader {
  public:
@@ -56,7 +56,7 @@ class FieldReader {
 std::optional<int64_t> ParseDecimal(std::string_view text, int64_t min, int64_t max);
 
 inline void SetField(ExtFields& f, std::string key, std::string value) {
-  f[std::move(key)] = std::move(value);
+  f.Set(std::move(key), std::move(value));
 }
 void SetField(ExtFields& f, std::string key, int64_t value);
 inline void SetField(ExtFields& f, std::string key, int32_t value) {
@@ -64,7 +64,7 @@ inline void SetField(ExtFields& f, std::string key, int32_t value) {
 }
 void SetField(ExtFields& f, std::string key, bool value);
 inline void SetField(ExtFields& f, std::string key, const char* value) {
-  f[std::move(key)] = value;
+  f.Set(std::move(key), value);
 }
 // Sets the field only when `value` holds one.
 template <typename T>

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <limits>
 
 #include "core/base/bytes.h"
@@ -24,37 +25,51 @@ bool FitsInt16(int32_t v) {
 }  // namespace
 
 std::vector<uint8_t> EncodeBinaryHeader(const RemotingCommand& cmd) {
+  std::vector<uint8_t> out;
+  EncodeBinaryHeaderTo(cmd, &out);
+  return out;
+}
+
+size_t EncodeBinaryHeaderTo(const RemotingCommand& cmd, std::vector<uint8_t>* out) {
   APOGEE_ASSERT(FitsInt16(cmd.code), "code {}", cmd.code);
   APOGEE_ASSERT(FitsInt16(cmd.version), "version {}", cmd.version);
-  size_t ext_bytes = 0;
-  for (const auto& [k, v] : cmd.ext_fields) ext_bytes += 2 + k.size() + 4 + v.size();
-  std::vector<uint8_t> ext;
-  ext.reserve(ext_bytes);
-  ByteWriter e(&ext);
-  for (const auto& [k, v] : cmd.ext_fields) {
-    APOGEE_ASSERT(k.size() <= static_cast<size_t>(std::numeric_limits<int16_t>::max()));
-    e.U16(static_cast<uint16_t>(k.size()));
-    e.Bytes(std::string_view(k));
-    e.U32(static_cast<uint32_t>(v.size()));
-    e.Bytes(std::string_view(v));
-  }
-  std::vector<uint8_t> out;
-  out.reserve(kBinaryHeaderFixedBytes + (cmd.remark.has_value() ? cmd.remark->size() : 0) +
-              ext_bytes);
-  ByteWriter w(&out);
-  w.U16(static_cast<uint16_t>(static_cast<int16_t>(cmd.code)));
-  w.U8(static_cast<uint8_t>(cmd.language));
-  w.U16(static_cast<uint16_t>(static_cast<int16_t>(cmd.version)));
-  w.I32(cmd.opaque);
-  w.I32(cmd.flag);
   const std::string_view remark =
       cmd.remark.has_value() ? std::string_view(*cmd.remark) : std::string_view();
-  w.U32(static_cast<uint32_t>(remark.size()));
-  w.Bytes(std::string_view(remark));
-  w.U32(static_cast<uint32_t>(ext.size()));
-  w.Bytes(std::span<const uint8_t>(ext));
-  APOGEE_ASSERT(out.size() == kBinaryHeaderFixedBytes + remark.size() + ext.size());
-  return out;
+  size_t ext_bytes = 0;
+  for (const auto& [k, v] : cmd.ext_fields) {
+    APOGEE_ASSERT(k.size() <= static_cast<size_t>(std::numeric_limits<int16_t>::max()));
+    ext_bytes += 2 + k.size() + 4 + v.size();
+  }
+  const size_t header_bytes = kBinaryHeaderFixedBytes + remark.size() + ext_bytes;
+  // One resize, then the fields go straight into place: this runs for every command sent.
+  const size_t start = out->size();
+  out->resize(start + header_bytes);
+  uint8_t* p = out->data() + start;
+  auto put_bytes = [&p](std::string_view b) {
+    if (!b.empty()) std::memcpy(p, b.data(), b.size());
+    p += b.size();
+  };
+  PutU16(p, static_cast<uint16_t>(static_cast<int16_t>(cmd.code)));
+  p[2] = static_cast<uint8_t>(cmd.language);
+  PutU16(p + 3, static_cast<uint16_t>(static_cast<int16_t>(cmd.version)));
+  PutU32(p + 5, static_cast<uint32_t>(cmd.opaque));
+  PutU32(p + 9, static_cast<uint32_t>(cmd.flag));
+  PutU32(p + 13, static_cast<uint32_t>(remark.size()));
+  p += 17;
+  put_bytes(remark);
+  PutU32(p, static_cast<uint32_t>(ext_bytes));
+  p += 4;
+  for (const auto& [k, v] : cmd.ext_fields) {
+    PutU16(p, static_cast<uint16_t>(k.size()));
+    p += 2;
+    put_bytes(k);
+    PutU32(p, static_cast<uint32_t>(v.size()));
+    p += 4;
+    put_bytes(v);
+  }
+  APOGEE_ASSERT(p == out->data() + out->size());
+  APOGEE_ASSERT(out->size() - start == header_bytes);
+  return header_bytes;
 }
 
 Status DecodeBinaryHeader(std::span<const uint8_t> header, RemotingCommand* cmd) {
@@ -80,7 +95,10 @@ Status DecodeBinaryHeader(std::span<const uint8_t> header, RemotingCommand* cmd)
     return HeaderError(fmt::format("ext length {} does not fill the header", ext_len),
                        r.position());
   }
-  cmd->ext_fields.clear();
+  // Collected in arrival order, then made a map in one step: a sorted header (what encoders
+  // write) costs one pass, and a hostile unsorted one n log n rather than n^2.
+  std::vector<ExtFields::Entry> entries;
+  entries.reserve(16);
   while (r.remaining() > 0) {
     if (r.remaining() < 2) return HeaderError("short ext key length", r.position());
     int16_t key_len = static_cast<int16_t>(r.U16());
@@ -93,11 +111,10 @@ Status DecodeBinaryHeader(std::span<const uint8_t> header, RemotingCommand* cmd)
     if (val_len < 0 || static_cast<size_t>(val_len) > r.remaining()) {
       return HeaderError(fmt::format("bad ext value length {}", val_len), r.position());
     }
-    // Encoders write the keys in order, so the hint makes each insert constant time; a key
-    // that comes twice keeps its last value.
-    auto it = cmd->ext_fields.try_emplace(cmd->ext_fields.end(), std::move(key));
-    it->second = r.String(static_cast<size_t>(val_len));
+    entries.emplace_back(std::move(key), r.String(static_cast<size_t>(val_len)));
   }
+  // A key that comes twice keeps its last value.
+  cmd->ext_fields = ExtFields::FromEntries(std::move(entries));
   APOGEE_ASSERT(r.ok());
   APOGEE_ASSERT(r.position() == header.size());
   return Status::Ok();

@@ -10,7 +10,6 @@
 // int16 key_len, key, int32 val_len, val; remark_len 0 means no remark.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/remoting/ext_fields.h"
 
 namespace apogee {
 
@@ -57,7 +57,7 @@ struct RemotingCommand {
   int32_t opaque = 0;
   int32_t flag = 0;
   std::optional<std::string> remark;
-  std::map<std::string, std::string> ext_fields;
+  ExtFields ext_fields;
   std::vector<uint8_t> body;
   SerializeType serialize_type = SerializeType::kJson;
 
@@ -83,10 +83,13 @@ Status DecodeJsonHeaderReference(std::string_view header, RemotingCommand* cmd);
 // The ROCKETMQ binary header of `cmd`.
 // REQUIRES: code and version fit in int16; every ext key is at most 32767 bytes.
 std::vector<uint8_t> EncodeBinaryHeader(const RemotingCommand& cmd);
+// The same header appended to `*out`; returns its size. REQUIRES: as EncodeBinaryHeader.
+size_t EncodeBinaryHeaderTo(const RemotingCommand& cmd, std::vector<uint8_t>* out);
 
 // Fills every header field of `*cmd` from a binary header that spans all of `header`. Every
 // length is checked against what remains; a negative length, an overrun, ext entries that do not
-// exactly fill ext_len, or bytes after the ext area give kMalformed.
+// exactly fill ext_len, or bytes after the ext area give kMalformed. An ext key that comes twice
+// keeps its last value (as the JSON decoder does).
 Status DecodeBinaryHeader(std::span<const uint8_t> header, RemotingCommand* cmd);
 
 }  // namespace apogee

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <limits>
-#include <map>
 #include <optional>
 #include <string>
 
@@ -32,26 +31,30 @@ Status ReadInt32(const JsonValue& obj, std::string_view key, int32_t* out) {
   return Status::Ok();
 }
 
-Status ReadExtFields(const JsonValue& ext, std::map<std::string, std::string>* out) {
+// A repeated key keeps its last value.
+Status ReadExtFields(const JsonValue& ext, ExtFields* out) {
   if (!ext.is_object()) return HeaderError("extFields is not an object");
+  std::vector<ExtFields::Entry> entries;
+  entries.reserve(ext.members().size());
   for (const JsonMember& m : ext.members()) {
     const JsonValue& v = m.value;
     switch (v.kind()) {
       case JsonValue::Kind::kNull:
         break;  // Java's map would hold null; nothing to keep.
       case JsonValue::Kind::kString:
-        (*out)[m.key] = v.string_value();
+        entries.emplace_back(m.key, v.string_value());
         break;
       case JsonValue::Kind::kNumber:
-        (*out)[m.key] = v.number_text();
+        entries.emplace_back(m.key, v.number_text());
         break;
       case JsonValue::Kind::kBool:
-        (*out)[m.key] = v.bool_value() ? "true" : "false";
+        entries.emplace_back(m.key, v.bool_value() ? "true" : "false");
         break;
       default:
         return HeaderError(fmt::format("extFields.{} is an array or object", m.key));
     }
   }
+  *out = ExtFields::FromEntries(std::move(entries));
   return Status::Ok();
 }
 
@@ -168,10 +171,12 @@ class FastHeaderCursor {
 };
 
 // Reads an extFields object into `ext` (cleared first: the last extFields wins, as in the tree).
-bool FastExtFields(FastHeaderCursor& c, std::map<std::string, std::string>* ext) {
+bool FastExtFields(FastHeaderCursor& c, ExtFields* ext) {
   ext->clear();
   if (!c.Take('{')) return false;
   if (c.Take('}')) return true;
+  std::vector<ExtFields::Entry> entries;
+  entries.reserve(16);
   for (;;) {
     std::string_view key;
     std::string_view value;
@@ -180,12 +185,12 @@ bool FastExtFields(FastHeaderCursor& c, std::map<std::string, std::string>* ext)
     if (!c.String(&key, &key_scratch) || !c.Take(':') || !c.ExtValue(&value, &value_scratch)) {
       return false;
     }
-    // fastjson writes the keys sorted, so the hint is usually right; a repeated key keeps the
-    // last value, as the tree decoder's map assignment does.
-    auto it = ext->try_emplace(ext->end(), std::string(key));
-    it->second.assign(value);
+    entries.emplace_back(std::string(key), std::string(value));
     if (c.Take(',')) continue;
-    return c.Take('}');
+    if (!c.Take('}')) return false;
+    // A repeated key keeps the last value, as in the tree decoder.
+    *ext = ExtFields::FromEntries(std::move(entries));
+    return true;
   }
 }
 
@@ -199,7 +204,7 @@ bool DecodeJsonHeaderFast(std::string_view header, RemotingCommand* cmd) {
   int32_t flag = cmd->flag;
   LanguageCode language = cmd->language;
   std::optional<std::string> remark;
-  std::map<std::string, std::string> ext;
+  ExtFields ext;
   std::string scratch;
   if (!c.Take('{')) return false;
   if (!c.Take('}')) {

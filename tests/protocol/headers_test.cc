@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "core/protocol/codes.h"
@@ -139,10 +140,11 @@ RC_GTEST_PROP(HeadersProp, AnyFieldsNeverCrash, ()) {
   const auto keys = rc::gen::element<std::string>(
       "a", "b", "c", "d", "e", "f", "g", "topic", "queueId", "queueOffset", "consumerGroup",
       "offset", "commitOffset", "maxMsgNums", "sysFlag", "brokerId", "timestamp", "group");
-  ExtFields f = *rc::gen::container<ExtFields>(
+  const auto generated = *rc::gen::container<std::map<std::string, std::string>>(
       keys, rc::gen::oneOf(rc::gen::arbitrary<std::string>(),
                            rc::gen::map(rc::gen::arbitrary<int64_t>(),
                                         [](int64_t v) { return std::to_string(v); })));
+  const ExtFields f = ExtFields::FromEntries({generated.begin(), generated.end()});
   RemotingCommand cmd;
   cmd.code = *rc::gen::element(request::kSendMessage, request::kSendMessageV2);
   cmd.ext_fields = f;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ RemotingCommand RandomCommand(SerializeType type) {
   if (*rc::gen::arbitrary<bool>()) {
     c.remark = *rc::gen::nonEmpty(rc::gen::arbitrary<std::string>());
   }
-  c.ext_fields = *rc::gen::arbitrary<std::map<std::string, std::string>>();
+  const auto fields = *rc::gen::arbitrary<std::map<std::string, std::string>>();
+  c.ext_fields = ExtFields::FromEntries({fields.begin(), fields.end()});
   c.body = *rc::gen::arbitrary<std::vector<uint8_t>>();
   return c;
 }

@@ -48,7 +48,7 @@ TEST(RemotingFrameTest, DecodesTheDocExampleRequest) {
   EXPECT_EQ(cmd.opaque, 1);
   EXPECT_EQ(cmd.flag, 0);
   EXPECT_FALSE(cmd.remark.has_value());
-  EXPECT_EQ(cmd.ext_fields, (std::map<std::string, std::string>{{"topic", "T"}}));
+  EXPECT_EQ(cmd.ext_fields, (ExtFields{{"topic", "T"}}));
   EXPECT_TRUE(cmd.body.empty());
   EXPECT_EQ(cmd.serialize_type, SerializeType::kJson);
   EXPECT_EQ(EncodeFrame(cmd), frame);

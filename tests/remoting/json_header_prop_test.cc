@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -147,7 +148,8 @@ RC_GTEST_PROP(JsonHeaderPropTest, FastPathAgreesOnEncodedAndCorruptedHeaders, ()
   c.flag = *rc::gen::arbitrary<int32_t>();
   c.language = static_cast<LanguageCode>(*rc::gen::inRange(0, 13));
   if (*rc::gen::arbitrary<bool>()) c.remark = *rc::gen::arbitrary<std::string>();
-  c.ext_fields = *rc::gen::arbitrary<std::map<std::string, std::string>>();
+  const auto fields = *rc::gen::arbitrary<std::map<std::string, std::string>>();
+  c.ext_fields = ExtFields::FromEntries({fields.begin(), fields.end()});
   std::string header = EncodeJsonHeader(c);
   RemotingCommand back;
   RC_ASSERT(DecodeJsonHeader(header, &back).ok());
