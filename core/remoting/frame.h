@@ -12,9 +12,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/status.h"
@@ -33,6 +35,27 @@ std::vector<uint8_t> EncodeFrame(const RemotingCommand& cmd);
 // The same frame appended to `*out`; returns its size. REQUIRES: as EncodeFrame.
 size_t EncodeFrameTo(const RemotingCommand& cmd, std::vector<uint8_t>* out);
 
+// An allocator whose value-less construct leaves bytes uninitialized, so that growing a buffer
+// a read is about to fill does not zero it first.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) {}  // NOLINT: rebinding converts
+  template <typename U>
+  void construct(U* p) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 // Splits a byte stream into commands. Bytes may arrive split at any point.
 //
 // Invariants: once Next() has returned an error the decoder is failed for good: Next() returns
@@ -41,6 +64,12 @@ class FrameDecoder {
  public:
   // Appends received bytes.
   void Feed(std::span<const uint8_t> bytes);
+  // The same without a copy: room for up to `n` bytes at the end of the buffer, for a read to
+  // fill; CommitFeed(m) then keeps the first m of them (m <= n, 0 for a failed read). The span
+  // is valid until CommitFeed, and nothing else may be called in between.
+  // REQUIRES: n > 0; every PrepareFeed is followed by one CommitFeed.
+  std::span<uint8_t> PrepareFeed(size_t n);
+  void CommitFeed(size_t n);
 
   // The next complete command, nullopt when more bytes are needed, or an error:
   // kFrameTooLarge when frame_len exceeds kFrameBytesMax; kMalformed when frame_len is negative
@@ -50,13 +79,16 @@ class FrameDecoder {
 
   bool failed() const { return !error_.ok(); }
   // Bytes fed and not yet returned as commands.
-  size_t buffered_bytes() const { return buffer_.size() - read_pos_; }
+  size_t buffered_bytes() const { return buffer_.size() - prepared_ - read_pos_; }
 
  private:
   Status Fail(Status s);
+  // Drops the consumed bytes at the front when that is cheap or they are the larger part.
+  void Compact();
 
-  std::vector<uint8_t> buffer_;
+  std::vector<uint8_t, UninitializedAllocator<uint8_t>> buffer_;
   size_t read_pos_ = 0;
+  size_t prepared_ = 0;  // bytes at the end of buffer_ handed out by PrepareFeed
   Status error_;
 };
 

@@ -46,8 +46,6 @@ void RemotingConnection::ReadLoop() {
 }
 
 Status RemotingConnection::ReadUntilEnd() {
-  // Not zero-filled: reads overwrite it, and a new connection should not touch 64 KiB first.
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[options_.read_chunk_bytes]);
   for (;;) {
     for (;;) {
       Result<std::optional<RemotingCommand>> next = decoder_.Next();
@@ -65,12 +63,15 @@ Status RemotingConnection::ReadUntilEnd() {
       OnCommand(std::move(**next));
       if (closed()) return end_status_;
     }
-    Result<size_t> n = connection_->Read(std::span<uint8_t>(buf.get(), options_.read_chunk_bytes));
+    // Straight into the decoder's buffer (not zero-filled, and kept between reads), so the
+    // bytes are copied once on their way to a command.
+    std::span<uint8_t> room = decoder_.PrepareFeed(options_.read_chunk_bytes);
+    Result<size_t> n = connection_->Read(room);
+    decoder_.CommitFeed(n.ok() ? *n : 0);
     if (!n.ok()) return n.status();
     if (*n == 0) {
       return Status(ErrorCode::kClosed, fmt::format("{} closed the connection", peer_.ToString()));
     }
-    decoder_.Feed(std::span<const uint8_t>(buf.get(), *n));
   }
 }
 
