@@ -113,17 +113,18 @@ Result<PullMessageRequestHeader> PullMessageRequestHeader::Decode(const ExtField
 }
 
 void PullMessageRequestHeader::Encode(ExtFields& f) const {
+  // In key order: every pull sends one, and each field then appends to the sorted extFields.
+  SetField(f, "commitOffset", commit_offset);
   SetField(f, "consumerGroup", consumer_group);
-  SetField(f, "topic", topic);
+  SetOptField(f, "expressionType", expression_type);
+  SetField(f, "maxMsgNums", max_msg_nums);
   SetField(f, "queueId", queue_id);
   SetField(f, "queueOffset", queue_offset);
-  SetField(f, "maxMsgNums", max_msg_nums);
-  SetField(f, "sysFlag", sys_flag);
-  SetField(f, "commitOffset", commit_offset);
-  SetField(f, "suspendTimeoutMillis", suspend_timeout_millis);
-  SetOptField(f, "subscription", subscription);
   SetField(f, "subVersion", sub_version);
-  SetOptField(f, "expressionType", expression_type);
+  SetOptField(f, "subscription", subscription);
+  SetField(f, "suspendTimeoutMillis", suspend_timeout_millis);
+  SetField(f, "sysFlag", sys_flag);
+  SetField(f, "topic", topic);
 }
 
 Result<PullMessageResponseHeader> PullMessageResponseHeader::Decode(const ExtFields& fields) {
@@ -137,10 +138,11 @@ Result<PullMessageResponseHeader> PullMessageResponseHeader::Decode(const ExtFie
 }
 
 void PullMessageResponseHeader::Encode(ExtFields& f) const {
-  SetField(f, "suggestWhichBrokerId", suggest_which_broker_id);
-  SetField(f, "nextBeginOffset", next_begin_offset);
-  SetField(f, "minOffset", min_offset);
+  // In key order, so each field appends (see PullMessageRequestHeader::Encode).
   SetField(f, "maxOffset", max_offset);
+  SetField(f, "minOffset", min_offset);
+  SetField(f, "nextBeginOffset", next_begin_offset);
+  SetField(f, "suggestWhichBrokerId", suggest_which_broker_id);
 }
 
 Result<QueryConsumerOffsetRequestHeader> QueryConsumerOffsetRequestHeader::Decode(
