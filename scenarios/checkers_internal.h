@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
-#include <set>
 #include <string>
 
 #include "scenarios/checkers.h"
@@ -44,10 +42,5 @@ inline std::string Where(const sim::MessageQueue& q, int64_t offset) {
 inline int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
-
-// group -> key -> the members that got it ("" for the DLQ), and when each first did.
-using Arrivals = std::map<std::string, std::map<std::string, std::map<std::string, Instant>>>;
-// Who got what, in the sense of checkers.h ("what a group got").
-Arrivals GotBy(const sim::History& history);
 
 }  // namespace apogee::scenarios::internal

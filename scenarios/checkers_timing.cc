@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
-#include <set>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "scenarios/checkers.h"
@@ -49,22 +51,29 @@ class ClockTrack {
 
 }  // namespace
 
-void CheckDelays(const sim::History& history, CheckResult* result) {
+void CheckDelays(const HistoryIndex& index, CheckResult* result) {
   Reporter report("delay-early", result);
+  const sim::History& history = index.history();
   std::map<std::string, ClockTrack> clocks;
   for (const sim::ClockSample& c : history.clocks) clocks[c.node].Add(c.at, c.offset);
-  std::map<std::string, const sim::SendOp*> delayed;
-  for (const sim::SendOp& s : history.sends) {
-    if (s.delay_level > 0 && s.outcome == sim::OpOutcome::kOk) delayed[s.key] = &s;
+  // Per key: its last acknowledged delayed send.
+  std::vector<const sim::SendOp*> delayed(index.key_count(), nullptr);
+  bool any = false;
+  for (size_t i = 0; i < history.sends.size(); i++) {
+    const sim::SendOp& s = history.sends[i];
+    if (s.delay_level > 0 && s.outcome == sim::OpOutcome::kOk) {
+      delayed[index.send_key(i)] = &s;
+      any = true;
+    }
   }
   const Duration period = history.clock_sample_period;
   const Duration stamp_resolution = std::chrono::milliseconds(1);
   uint64_t checked = 0;
   uint64_t excused = 0;
-  for (const sim::Delivery& d : history.deliveries) {
-    auto it = delayed.find(d.key);
-    if (it == delayed.end()) continue;
-    const sim::SendOp& s = *it->second;
+  for (size_t i = 0; any && i < history.deliveries.size(); i++) {
+    const sim::Delivery& d = history.deliveries[i];
+    if (delayed[index.delivery_key(i)] == nullptr) continue;
+    const sim::SendOp& s = *delayed[index.delivery_key(i)];
     checked++;
     if (history.delay_levels.empty()) {
       report.Add(fmt::format("{} was sent with DELAY {} but the history has no delay levels", s.key,
@@ -98,29 +107,30 @@ void CheckDelays(const sim::History& history, CheckResult* result) {
   result->counters.emplace_back("delay_early_excused_by_clock", excused);
 }
 
-void CheckDeadLetters(const sim::History& history, CheckResult* result) {
+void CheckDeadLetters(const HistoryIndex& index, CheckResult* result) {
   Reporter report("dlq", result);
-  std::map<std::string, const sim::GroupInfo*> groups;
-  for (const sim::GroupInfo& g : history.groups) groups[g.name] = &g;
+  const sim::History& history = index.history();
   // (group, key) -> times of failed deliveries, in order.
-  std::map<std::pair<std::string, std::string>, std::vector<Instant>> failures;
-  for (const sim::Delivery& d : history.deliveries) {
-    if (d.outcome == sim::ConsumeOutcome::kFailed) failures[{d.group, d.key}].push_back(d.at);
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<Instant>> failures;
+  for (size_t i = 0; !history.dlq.empty() && i < history.deliveries.size(); i++) {
+    const sim::Delivery& d = history.deliveries[i];
+    if (d.outcome == sim::ConsumeOutcome::kFailed) {
+      failures[{index.delivery_group(i), index.delivery_key(i)}].push_back(d.at);
+    }
   }
-  std::set<std::string> sent;
-  for (const sim::SendOp& s : history.sends) sent.insert(s.key);
-  for (const sim::DlqRecord& r : history.dlq) {
-    auto g = groups.find(r.group);
-    if (g == groups.end() || sent.count(r.key) == 0) {
+  for (size_t ri = 0; ri < history.dlq.size(); ri++) {
+    const sim::DlqRecord& r = history.dlq[ri];
+    const sim::GroupInfo* g = index.Info(index.dlq_group(ri));
+    if (g == nullptr || !index.sent(index.dlq_key(ri))) {
       report.Add(fmt::format("%DLQ%{} on {} holds {} (offset {}), which {} never sent", r.group,
                              r.broker, r.key, r.offset,
-                             g == groups.end() ? "a group that does not exist" : "was"));
+                             g == nullptr ? "a group that does not exist" : "was"));
       continue;
     }
-    const std::vector<Instant>& f = failures[{r.group, r.key}];
+    const std::vector<Instant>& f = failures[{index.dlq_group(ri), index.dlq_key(ri)}];
     const size_t before =
         static_cast<size_t>(std::upper_bound(f.begin(), f.end(), r.at) - f.begin());
-    const int32_t max = g->second->max_reconsume_times;
+    const int32_t max = g->max_reconsume_times;
     if (max < 0) {
       report.Add(fmt::format(
           "{} reached %DLQ%{} (on {}) after {} failures, but the group retries without bound",
@@ -135,53 +145,63 @@ void CheckDeadLetters(const sim::History& history, CheckResult* result) {
   result->counters.emplace_back("dlq_records", history.dlq.size());
 }
 
-void CheckBodies(const sim::History& history, CheckResult* result) {
+void CheckBodies(const HistoryIndex& index, CheckResult* result) {
   Reporter report("body", result);
-  std::map<std::string, uint32_t> crc;
-  for (const sim::SendOp& s : history.sends) crc[s.key] = s.body_crc;
-  for (const sim::Delivery& d : history.deliveries) {
-    auto it = crc.find(d.key);
-    if (it == crc.end() || it->second == d.body_crc) continue;
+  const sim::History& history = index.history();
+  // The body sent with a key: its last send's.
+  auto sent_crc = [&](uint32_t key) -> std::optional<uint32_t> {
+    if (!index.sent(key)) return std::nullopt;
+    return history.sends[index.last_send(key)].body_crc;
+  };
+  for (size_t i = 0; i < history.deliveries.size(); i++) {
+    const sim::Delivery& d = history.deliveries[i];
+    std::optional<uint32_t> crc = sent_crc(index.delivery_key(i));
+    if (!crc.has_value() || *crc == d.body_crc) continue;
     report.Add(fmt::format("{} got {} ({}) with body CRC {:#010x}; the body sent had {:#010x}",
-                           d.consumer, d.key, Where(d.queue, d.offset), d.body_crc, it->second));
+                           d.consumer, d.key, Where(d.queue, d.offset), d.body_crc, *crc));
   }
-  for (const sim::DlqRecord& r : history.dlq) {
-    auto it = crc.find(r.key);
-    if (it == crc.end() || it->second == r.body_crc) continue;
+  for (size_t i = 0; i < history.dlq.size(); i++) {
+    const sim::DlqRecord& r = history.dlq[i];
+    std::optional<uint32_t> crc = sent_crc(index.dlq_key(i));
+    if (!crc.has_value() || *crc == r.body_crc) continue;
     report.Add(
         fmt::format("%DLQ%{} on {} holds {} with body CRC {:#010x}; the body sent had "
                     "{:#010x}",
-                    r.group, r.broker, r.key, r.body_crc, it->second));
+                    r.group, r.broker, r.key, r.body_crc, *crc));
   }
 }
 
-void CheckCatchUp(const sim::History& history, Instant healed, Duration bound,
-                  CheckResult* result) {
+void CheckCatchUp(const HistoryIndex& index, Instant healed, Duration bound, CheckResult* result) {
   Reporter report("liveness-bound", result);
-  const internal::Arrivals got = internal::GotBy(history);
-  std::map<std::string, const sim::GroupInfo*> groups;
-  for (const sim::GroupInfo& g : history.groups) groups[g.name] = &g;
-  std::set<std::string> acked;
-  for (const sim::SendOp& s : history.sends) {
-    if (s.outcome == sim::OpOutcome::kOk) acked.insert(s.key);
+  // Groups in name order, and within each the late keys in key order, as reported.
+  std::vector<uint32_t> groups;
+  for (uint32_t g = 0; g < index.group_count(); g++) {
+    if (index.Info(g) != nullptr) groups.push_back(g);
   }
+  std::sort(groups.begin(), groups.end(),
+            [&index](uint32_t a, uint32_t b) { return index.GroupName(a) < index.GroupName(b); });
   Duration last = Duration::zero();
-  for (const auto& [group, keys] : got) {
-    auto g = groups.find(group);
-    if (g == groups.end()) continue;
-    for (const auto& [key, who] : keys) {
-      if (acked.count(key) == 0) continue;
+  std::vector<std::pair<std::string_view, Duration>> late;  // key, after healing
+  for (uint32_t group : groups) {
+    const bool broadcasting = index.Info(group)->broadcasting;
+    late.clear();
+    for (uint32_t key = 0; key < index.key_count(); key++) {
+      if (!index.acked(key)) continue;
+      std::span<const HistoryIndex::Arrival> who = index.Arrivals(group, key);
+      if (who.empty()) continue;
       // A clustering group got it at its first arrival; a broadcasting one at its last member's.
-      Instant at = who.begin()->second;
-      for (const auto& [member, t] : who) {
-        at = g->second->broadcasting ? std::max(at, t) : std::min(at, t);
+      Instant at = who.front().at;
+      for (const HistoryIndex::Arrival& a : who) {
+        at = broadcasting ? std::max(at, a.at) : std::min(at, a.at);
       }
       if (at <= healed) continue;
       last = std::max(last, at - healed);
-      if (at - healed > bound) {
-        report.Add(fmt::format("{} reached {} {} ms after healing, beyond the bound of {} ms", key,
-                               group, Millis(at - healed), Millis(bound)));
-      }
+      if (at - healed > bound) late.emplace_back(index.Key(key), at - healed);
+    }
+    std::sort(late.begin(), late.end());
+    for (const auto& [key, after] : late) {
+      report.Add(fmt::format("{} reached {} {} ms after healing, beyond the bound of {} ms", key,
+                             index.GroupName(group), Millis(after), Millis(bound)));
     }
   }
   result->counters.emplace_back("liveness_bound_ms", static_cast<uint64_t>(Millis(bound)));

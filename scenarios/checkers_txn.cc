@@ -3,44 +3,39 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "scenarios/checkers.h"
+#include "scenarios/checkers_index.h"
 #include "scenarios/checkers_internal.h"
 
 namespace apogee::scenarios {
 
 namespace {
 
-using internal::Arrivals;
 using internal::Reporter;
 
-// The members of `g` that never got `key` (the group's name for a clustering group).
-std::vector<std::string> MissedBy(const sim::GroupInfo& g, const Arrivals& got,
-                                  const std::string& key) {
+// The members of `g` that never got the key `key` (the group's name for a clustering group).
+std::vector<std::string> MissedBy(const HistoryIndex& index, const sim::GroupInfo& g,
+                                  uint32_t key) {
+  std::span<const HistoryIndex::Arrival> got;
+  const uint32_t group = index.GroupId(g.name);
+  if (group != HistoryIndex::kNone && key != HistoryIndex::kNone) got = index.Arrivals(group, key);
   std::vector<std::string> missed;
-  const std::map<std::string, Instant>* who = nullptr;
-  if (auto gi = got.find(g.name); gi != got.end()) {
-    if (auto ki = gi->second.find(key); ki != gi->second.end()) who = &ki->second;
-  }
   if (!g.broadcasting) {
-    if (who == nullptr) missed.push_back(g.name);
+    if (got.empty()) missed.push_back(g.name);
     return missed;
   }
   for (const std::string& c : g.consumers) {
-    if (who == nullptr || who->count(c) == 0) missed.push_back(c);
+    const uint32_t member = index.MemberId(c);
+    bool has = std::any_of(got.begin(), got.end(),
+                           [&](const HistoryIndex::Arrival& a) { return a.member == member; });
+    if (!has) missed.push_back(c);
   }
   return missed;
-}
-
-// Whether any member of any group had `key` delivered (any outcome).
-bool DeliveredAnywhere(const sim::History& history, const std::string& key) {
-  for (const sim::Delivery& d : history.deliveries) {
-    if (d.key == key) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -48,7 +43,10 @@ bool DeliveredAnywhere(const sim::History& history, const std::string& key) {
 void CheckTransactions(const sim::History& history, CheckResult* safety, CheckResult* late) {
   Reporter leaked("transaction leaked", safety);
   Reporter undelivered("transaction undelivered", late);
-  const Arrivals got = internal::GotBy(history);
+  const HistoryIndex index(history);
+  // Keys that reached any member of any group (any outcome).
+  std::vector<uint8_t> delivered(index.key_count(), 0);
+  for (size_t i = 0; i < history.deliveries.size(); i++) delivered[index.delivery_key(i)] = 1;
   uint64_t committed = 0;
   uint64_t rolled_back = 0;
   uint64_t never_decided = 0;
@@ -57,7 +55,7 @@ void CheckTransactions(const sim::History& history, CheckResult* safety, CheckRe
       committed++;
       for (const sim::GroupInfo& g : history.groups) {
         if (g.topic != t.topic) continue;
-        for (const std::string& m : MissedBy(g, got, t.key)) {
+        for (const std::string& m : MissedBy(index, g, index.KeyId(t.key))) {
           undelivered.Add(
               fmt::format("committed transaction {} of {} (END sent: {}) never "
                           "delivered to {}{}",
@@ -72,7 +70,8 @@ void CheckTransactions(const sim::History& history, CheckResult* safety, CheckRe
     } else {
       never_decided++;
     }
-    if (DeliveredAnywhere(history, t.key)) {
+    const uint32_t key = index.KeyId(t.key);
+    if (key != HistoryIndex::kNone && delivered[key] != 0) {
       leaked.Add(
           fmt::format("{} transaction {} of {} (END sent: {}) was delivered",
                       t.decision == sim::TxnDecision::kRollback ? "rolled-back" : "never-committed",
