@@ -1,6 +1,8 @@
 #include "scenarios/checkers_index.h"
 
 #include <algorithm>
+#include <bit>
+#include <functional>
 
 #include "core/base/assert.h"
 
@@ -9,13 +11,17 @@ namespace apogee::scenarios {
 namespace {
 
 const std::string kNoName;
+// Up to this many queues, InternQueue scans them rather than searching the map.
+constexpr size_t kQueueScanMax = 64;
 
 }  // namespace
 
 HistoryIndex::HistoryIndex(const sim::History& history) : history_(history) {
   const std::vector<sim::SendOp>& sends = history.sends;
   const std::vector<sim::Delivery>& deliveries = history.deliveries;
-  key_ids_.reserve(sends.size() + 16);
+  // At most one key per send, delivery and DLQ record.
+  const size_t keys_max = sends.size() + deliveries.size() + history.dlq.size();
+  key_slots_.assign(std::bit_ceil(2 * keys_max + 2), 0);
   InternMember(kNoName);
   for (const sim::GroupInfo& g : history.groups) {
     const uint32_t id = InternGroup(g.name);
@@ -70,35 +76,64 @@ HistoryIndex::HistoryIndex(const sim::History& history) : history_(history) {
   APOGEE_ASSERT(delivery_key_.size() == deliveries.size());
 }
 
+size_t HistoryIndex::KeySlot(std::string_view key) const {
+  const size_t mask = key_slots_.size() - 1;
+  for (size_t slot = std::hash<std::string_view>{}(key)&mask;; slot = (slot + 1) & mask) {
+    const uint32_t held = key_slots_[slot];
+    if (held == 0 || keys_[held - 1] == key) return slot;
+  }
+}
+
 uint32_t HistoryIndex::InternKey(std::string_view key) {
-  auto [it, inserted] = key_ids_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
-  if (inserted) keys_.push_back(key);
-  return it->second;
+  const size_t slot = KeySlot(key);
+  if (key_slots_[slot] == 0) {
+    APOGEE_ASSERT(2 * (keys_.size() + 1) <= key_slots_.size());  // the table never fills
+    keys_.push_back(key);
+    key_slots_[slot] = static_cast<uint32_t>(keys_.size());
+  }
+  return key_slots_[slot] - 1;
 }
 
 uint32_t HistoryIndex::InternGroup(const std::string& name) {
+  // Runs of records of one group are common: try the last one first.
+  if (last_group_ != kNone && *group_names_[last_group_] == name) return last_group_;
   auto [it, inserted] = group_ids_.try_emplace(name, static_cast<uint32_t>(group_names_.size()));
   if (inserted) group_names_.push_back(&name);
+  last_group_ = it->second;
   return it->second;
 }
 
 uint32_t HistoryIndex::InternMember(const std::string& name) {
+  if (last_member_ != kNone && *member_names_[last_member_] == name) return last_member_;
   auto [it, inserted] = member_ids_.try_emplace(name, static_cast<uint32_t>(member_names_.size()));
   if (inserted) member_names_.push_back(&name);
+  last_member_ = it->second;
   return it->second;
 }
 
 uint32_t HistoryIndex::InternQueue(const sim::MessageQueue& q) {
   // Runs of records from one queue are common (a batch of deliveries): try the last one first.
-  if (!queues_.empty() && *queues_.back() == q) return static_cast<uint32_t>(queues_.size() - 1);
+  if (last_queue_ != kNone && *queues_[last_queue_] == q) return last_queue_;
+  // A run has a few dozen queues at most: a scan comparing the queue id first beats the map.
+  if (queues_.size() <= kQueueScanMax) {
+    for (uint32_t i = 0; i < queues_.size(); i++) {
+      const sim::MessageQueue& known = *queues_[i];
+      if (known.queue_id == q.queue_id && known.broker_name == q.broker_name &&
+          known.topic == q.topic) {
+        last_queue_ = i;
+        return i;
+      }
+    }
+  }
   auto [it, inserted] = queue_ids_.try_emplace(q, static_cast<uint32_t>(queues_.size()));
   if (inserted) queues_.push_back(&it->first);
+  last_queue_ = it->second;
   return it->second;
 }
 
 uint32_t HistoryIndex::KeyId(std::string_view key) const {
-  auto it = key_ids_.find(key);
-  return it == key_ids_.end() ? kNone : it->second;
+  const uint32_t held = key_slots_[KeySlot(key)];
+  return held == 0 ? kNone : held - 1;
 }
 
 uint32_t HistoryIndex::GroupId(std::string_view name) const {

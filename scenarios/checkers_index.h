@@ -3,10 +3,10 @@
 // An index of a run's history, built once per check run and shared by the checkers
 // (scenarios/checkers.h), so that they work on vectors indexed by dense numbers instead of maps
 // keyed by strings. It interns the message keys, group names, consumer names and queues that the
-// history mentions as dense ids, numbered in order of first appearance (sends, then deliveries,
-// then DLQ records, then commits), so nothing depends on hashing or on pointers; and it derives
-// once what several checkers ask about a key: its last send, whether it was acknowledged or
-// damaged, and which members of each group got it.
+// history mentions as dense ids, numbered in order of first appearance (history.groups, then
+// sends, deliveries, DLQ records and commits), so no id depends on hashing or on pointers
+// (hashing serves lookups only); and it derives once what several checkers ask about a key:
+// its last send, whether it was acknowledged or damaged, and which members of each group got it.
 //
 // Like the checkers it is a pure function of the history, which it references and does not copy.
 // REQUIRES: the history outlives the index and does not change while the index is in use (the
@@ -20,7 +20,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/base/time.h"
@@ -98,6 +97,8 @@ class HistoryIndex {
 
  private:
   uint32_t InternKey(std::string_view key);
+  // The slot that holds `key`, or the empty slot where it would go.
+  size_t KeySlot(std::string_view key) const;
   uint32_t InternGroup(const std::string& name);
   uint32_t InternMember(const std::string& name);
   uint32_t InternQueue(const sim::MessageQueue& q);
@@ -106,8 +107,10 @@ class HistoryIndex {
   const sim::History& history_;
 
   std::vector<std::string_view> keys_;  // views into the history's strings
+  // A hash table over keys_ by open addressing: each slot holds a key id + 1, or 0 when empty.
+  // Its size is a power of two at least twice the number of keys, so probe runs stay short.
   // Lookups only, never iterated: its order cannot leak into a checker's output.
-  std::unordered_map<std::string_view, uint32_t> key_ids_;
+  std::vector<uint32_t> key_slots_;
   std::vector<uint32_t> send_key_;
   std::vector<uint32_t> delivery_key_;
   std::vector<uint32_t> dlq_key_;
@@ -117,6 +120,7 @@ class HistoryIndex {
 
   std::vector<const std::string*> group_names_;
   std::map<std::string_view, uint32_t> group_ids_;
+  uint32_t last_group_ = kNone;  // the last interned, tried first
   std::vector<const sim::GroupInfo*> info_;
   std::vector<uint32_t> delivery_group_;
   std::vector<uint32_t> dlq_group_;
@@ -124,10 +128,12 @@ class HistoryIndex {
 
   std::vector<const std::string*> member_names_;
   std::map<std::string_view, uint32_t> member_ids_;
+  uint32_t last_member_ = kNone;
   std::vector<uint32_t> delivery_member_;
 
   std::vector<const sim::MessageQueue*> queues_;
   std::map<sim::MessageQueue, uint32_t> queue_ids_;
+  uint32_t last_queue_ = kNone;
   std::vector<uint32_t> send_queue_;
   std::vector<uint32_t> delivery_queue_;
   std::vector<uint32_t> commit_queue_;

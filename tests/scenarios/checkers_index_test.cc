@@ -4,6 +4,7 @@
 
 #include "scenarios/checkers_index.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -76,6 +77,35 @@ TEST(HistoryIndexTest, InternsKeysInOrderOfFirstAppearance) {
   EXPECT_EQ(index.send_key(2), 0u);
   EXPECT_EQ(index.delivery_key(0), 2u);
   EXPECT_EQ(index.dlq_key(0), 3u);
+}
+
+TEST(HistoryIndexTest, ManyKeysAndQueuesEachGetOneId) {
+  History h = TwoGroups();
+  for (int i = 0; i < 3000; i++) {
+    h.sends.push_back(Sent(fmt::format("m{}", i), OpOutcome::kOk,
+                           MessageQueue{"T", fmt::format("broker-{}", i % 100), i % 7}));
+  }
+  for (int i = 2999; i >= 0; i -= 3)
+    h.deliveries.push_back(Got("cg", "c1", fmt::format("m{}", i), 0));
+  const HistoryIndex index(h);
+  ASSERT_EQ(index.key_count(), 3000u);
+  for (int i = 0; i < 3000; i++) {
+    const uint32_t k = index.KeyId(fmt::format("m{}", i));
+    ASSERT_EQ(k, static_cast<uint32_t>(i));
+    EXPECT_EQ(index.last_send(k), static_cast<uint32_t>(i));
+  }
+  EXPECT_EQ(index.KeyId("m3000"), kNone);
+  EXPECT_EQ(index.delivery_key(0), 2999u);
+  // 700 queues of the sends (100 brokers by 7 ids) and the deliveries' kQ0, past the scan:
+  // each interned once, by value.
+  ASSERT_EQ(index.queue_count(), 701u);
+  for (int i = 0; i < 3000; i++) {
+    EXPECT_EQ(index.Queue(index.send_queue(static_cast<size_t>(i))),
+              h.sends[static_cast<size_t>(i)].queue);
+  }
+  EXPECT_EQ(index.send_queue(700), index.send_queue(0));
+  EXPECT_EQ(index.QueueId(MessageQueue{"T", "broker-0", 0}), index.send_queue(0));
+  EXPECT_EQ(index.QueueId(MessageQueue{"T", "broker-0", 7}), kNone);
 }
 
 TEST(HistoryIndexTest, KnowsEachKeysLastSendAndWhetherItWasAcknowledged) {
