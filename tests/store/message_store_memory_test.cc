@@ -21,6 +21,12 @@ using testing::SmallStoreConfig;
 
 class MessageStoreMemoryTest : public testing::StoreBackendTest {};
 
+// How long a put may wait for room in the full write buffer. These tests are about memory, not
+// time: on the posix backend the flusher's real fsyncs (a thousand 4 KiB segments) can keep the
+// buffer full far longer than the small config's 200 ms on a loaded machine, and a put that
+// gives up (OS_PAGE_CACHE_BUSY) failed the test once under load.
+constexpr Duration kPatientWait = std::chrono::seconds(60);
+
 // Puts 6000 messages of about 600 bytes (about 55 times the write buffer) over four queues and
 // returns the peak of memory_bytes().
 uint64_t PeakMemoryOfManyPuts(MessageStore& store) {
@@ -42,6 +48,7 @@ TEST_P(MessageStoreMemoryTest, MemoryStaysBoundedUnderManyPuts) {
     StoreConfig config = SmallStoreConfig();
     config.segment_bytes = 256u << 10;
     config.cq_entries_per_file = 1024;
+    config.sync_flush_timeout = kPatientWait;
     ShutdownOnExit guard{MustOpen(env, config)};
     ASSERT_NE(guard.store, nullptr);
     MessageStore& store = *guard.store;
@@ -65,6 +72,7 @@ TEST_P(MessageStoreMemoryTest, MemoryBoundHoldsWithSmallSegments) {
   RunOnBackend([](io::Env& env) {
     StoreConfig config = SmallStoreConfig();  // 4 KiB segments
     config.cq_entries_per_file = 1024;
+    config.sync_flush_timeout = kPatientWait;
     ShutdownOnExit guard{MustOpen(env, config)};
     ASSERT_NE(guard.store, nullptr);
     uint64_t peak = PeakMemoryOfManyPuts(*guard.store);
