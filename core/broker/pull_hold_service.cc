@@ -47,7 +47,7 @@ void PullHoldService::Release(uint64_t id) {
   ParkedPull pull = std::move(it->second);
   entries_.erase(it);
   by_deadline_.erase({pull.deadline, id});
-  auto q = by_queue_.find(QueueKey(pull.topic, pull.queue_id));
+  auto q = by_queue_.find(std::pair<std::string_view, int32_t>(pull.topic, pull.queue_id));
   APOGEE_ASSERT(q != by_queue_.end());
   q->second.erase(id);
   if (q->second.empty()) by_queue_.erase(q);
@@ -59,7 +59,7 @@ void PullHoldService::Release(uint64_t id) {
 
 void PullHoldService::Notify(std::string_view topic, int32_t queue_id, int64_t max_offset,
                              std::optional<int64_t> tags_code) {
-  auto q = by_queue_.find(QueueKey(std::string(topic), queue_id));
+  auto q = by_queue_.find(std::pair<std::string_view, int32_t>(topic, queue_id));
   if (q == by_queue_.end()) return;
   std::vector<uint64_t> ready;
   for (uint64_t id : q->second) {

@@ -34,14 +34,25 @@
 #include "core/base/time.h"
 #include "core/io/env.h"
 #include "core/io/wait_queue.h"
+#include "core/protocol/bodies.h"
+#include "core/protocol/headers.h"
 #include "core/remoting/command.h"
 #include "core/remoting/remoting_connection.h"
 
 namespace apogee::broker {
 
+// A pull parked by PULL_MESSAGE, kept decoded: answering it re-runs the checks and the read, not
+// the decoding of its header or the parsing of the subscription it carries.
 struct ParkedPull {
   std::shared_ptr<RemotingConnection> connection;
-  RemotingCommand request;  // re-run when released
+  // The request as far as its answer needs it (code, opaque, flag, version, language, header
+  // kind); its fields and body are not kept.
+  RemotingCommand request;
+  protocol::PullMessageRequestHeader header;
+  // The subscription the header carried (SUBSCRIPTION flag), parsed when the pull arrived;
+  // nullopt when the pull goes by the group's registered subscription, which is looked up again
+  // when it is answered (it may have changed meanwhile).
+  std::optional<protocol::SubscriptionData> subscription;
   std::string topic;
   int32_t queue_id = 0;
   int64_t offset = 0;  // the queue offset the pull waits to read
@@ -80,6 +91,17 @@ class PullHoldService {
 
  private:
   using QueueKey = std::pair<std::string, int32_t>;
+  // Orders queue keys and finds them by (string_view, queue id), without building a string.
+  struct QueueKeyLess {
+    using is_transparent = void;
+    template <typename L, typename R>
+    bool operator()(const L& l, const R& r) const {
+      const std::string_view lt = l.first;
+      const std::string_view rt = r.first;
+      if (lt != rt) return lt < rt;
+      return l.second < r.second;
+    }
+  };
   void Release(uint64_t id);
   void CheckQueues();
 
@@ -89,7 +111,7 @@ class PullHoldService {
   Answer answer_;
   MaxOffset max_offset_;
   std::map<uint64_t, ParkedPull> entries_;  // by park order
-  std::map<QueueKey, std::set<uint64_t>> by_queue_;
+  std::map<QueueKey, std::set<uint64_t>, QueueKeyLess> by_queue_;
   std::set<std::pair<Instant, uint64_t>> by_deadline_;
   std::map<const RemotingConnection*, size_t> parked_per_connection_;
   uint64_t next_id_ = 1;

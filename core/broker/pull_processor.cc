@@ -57,12 +57,18 @@ int32_t CodeOf(store::GetStatus status, int64_t requested_offset) {
   return response::kSystemError;
 }
 
-// The subscription the pull is filtered by, or an error answer in *error.
-std::optional<protocol::SubscriptionData> SubscriptionOf(BrokerContext& ctx,
-                                                         const PullMessageRequestHeader& h,
-                                                         const RemotingCommand& request,
-                                                         RemotingCommand* error) {
+// The subscription the pull is filtered by, or an error answer in *error. `parsed` is the
+// header's subscription as an earlier run of the pull parsed it (nullopt: not parsed yet).
+std::optional<protocol::SubscriptionData> SubscriptionOf(
+    BrokerContext& ctx, const PullMessageRequestHeader& h, const RemotingCommand& request,
+    const std::optional<protocol::SubscriptionData>& parsed, RemotingCommand* error) {
   std::optional<protocol::SubscriptionData> sub;
+  if ((h.sys_flag & protocol::kPullFlagSubscription) != 0 && parsed.has_value()) {
+    // Parsed from this same header when the pull arrived, and it passed the checks below then.
+    APOGEE_ASSERT(parsed->topic == h.topic);
+    APOGEE_ASSERT(parsed->sub_version == h.sub_version);
+    return parsed;
+  }
   if ((h.sys_flag & protocol::kPullFlagSubscription) != 0) {
     auto built =
         protocol::BuildSubscriptionData(h.topic, h.subscription.value_or(""), h.sub_version);
@@ -119,13 +125,15 @@ store::TagFilter FilterOf(const protocol::SubscriptionData& sub) {
 
 }  // namespace
 
-Response HandlePullMessage(BrokerContext& ctx, const Connection& connection,
-                           const RemotingCommand& request, bool allow_suspend) {
-  APOGEE_ASSERT(request.code == protocol::request::kPullMessage);
-  auto decoded = PullMessageRequestHeader::Decode(request.ext_fields);
-  if (!decoded.ok()) return Reply(request, response::kSystemError, decoded.status().message());
-  const PullMessageRequestHeader& h = *decoded;
+namespace {
 
+// One run of a pull whose header has decoded: the checks, the store's Get and the answer; parks
+// it instead when it finds nothing, `allow_suspend` holds and it carries SUSPEND. `request` is
+// needed only for its opaque, flag and header kind. `parsed` is the header's subscription from
+// an earlier run (a parked pull's), else nullopt. Consumes `h` and `parsed` when it parks.
+Response RunPull(BrokerContext& ctx, const Connection& connection, const RemotingCommand& request,
+                 PullMessageRequestHeader& h, std::optional<protocol::SubscriptionData>& parsed,
+                 bool allow_suspend) {
   if (!protocol::IsReadable(ctx.config.broker_permission)) {
     return Reply(request, response::kNoPermission,
                  fmt::format("the broker[{}] pulling message is forbidden", ctx.BrokerAddr()));
@@ -154,7 +162,7 @@ Response HandlePullMessage(BrokerContext& ctx, const Connection& connection,
                     h.queue_id, h.topic, topic->read_queue_nums, connection->peer().ToString()));
   }
   RemotingCommand error;
-  std::optional<protocol::SubscriptionData> sub = SubscriptionOf(ctx, h, request, &error);
+  std::optional<protocol::SubscriptionData> sub = SubscriptionOf(ctx, h, request, parsed, &error);
   if (!sub.has_value()) return error;
   store::TagFilter filter = FilterOf(*sub);
 
@@ -177,12 +185,20 @@ Response HandlePullMessage(BrokerContext& ctx, const Connection& connection,
             : ctx.config.short_polling_time;
     ParkedPull pull;
     pull.connection = connection;
-    pull.request = request;
+    // What the answer needs of the request; its fields stay behind, decoded in `header`.
+    pull.request.code = request.code;
+    pull.request.language = request.language;
+    pull.request.version = request.version;
+    pull.request.opaque = request.opaque;
+    pull.request.flag = request.flag;
+    pull.request.serialize_type = request.serialize_type;
     pull.topic = h.topic;
     pull.queue_id = h.queue_id;
     pull.offset = h.queue_offset;
     pull.deadline = SaturatingAdd(ctx.env.clock.Now(), timeout);
-    pull.filter = filter;
+    pull.filter = std::move(filter);
+    if ((h.sys_flag & protocol::kPullFlagSubscription) != 0) pull.subscription = std::move(sub);
+    pull.header = std::move(h);  // not read below
     if (ctx.hold->Park(std::move(pull))) return std::nullopt;
     if (!ctx.shutting_down) {
       return Reply(request, response::kSystemBusy,
@@ -205,11 +221,25 @@ Response HandlePullMessage(BrokerContext& ctx, const Connection& connection,
   return reply;
 }
 
+}  // namespace
+
+Response HandlePullMessage(BrokerContext& ctx, const Connection& connection,
+                           const RemotingCommand& request, bool allow_suspend) {
+  APOGEE_ASSERT(request.code == protocol::request::kPullMessage);
+  auto decoded = PullMessageRequestHeader::Decode(request.ext_fields);
+  if (!decoded.ok()) return Reply(request, response::kSystemError, decoded.status().message());
+  std::optional<protocol::SubscriptionData> parsed;
+  return RunPull(ctx, connection, request, *decoded, parsed, allow_suspend);
+}
+
 void AnswerParkedPull(const std::shared_ptr<BrokerContext>& ctx, ParkedPull pull) {
   APOGEE_ASSERT(ctx != nullptr);
-  ctx->tasks.Spawn("pull-answer", [ctx, pull = std::move(pull)] {
-    Response reply = HandlePullMessage(*ctx, pull.connection, pull.request,
-                                       /*allow_suspend=*/false);
+  APOGEE_ASSERT(pull.request.code == protocol::request::kPullMessage);
+  APOGEE_ASSERT(pull.header.queue_offset == pull.offset);
+  ctx->tasks.Spawn("pull-answer", [ctx, pull = std::move(pull)]() mutable {
+    // The re-run answers whatever it finds, and does not store the commit offset again.
+    Response reply = RunPull(*ctx, pull.connection, pull.request, pull.header, pull.subscription,
+                             /*allow_suspend=*/false);
     if (!reply.has_value() || pull.request.is_oneway()) return;
     Status sent = pull.connection->SendResponse(std::move(*reply));
     if (!sent.ok()) {
