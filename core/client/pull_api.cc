@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
 #include "core/base/log.h"
 #include "core/protocol/codes.h"
 #include "core/protocol/headers.h"
@@ -104,44 +102,37 @@ Result<PullResult> Pull(ClientInstance& instance, const PullArgs& args) {
 
 // --- Cancellable pulls ---
 
-using ResponseChannel = io::Channel<Result<RemotingCommand>>;
-
 struct PullCanceller::State {
   bool cancelled = false;
-  uint64_t next_id = 1;
-  std::map<uint64_t, std::shared_ptr<ResponseChannel>> waiting;  // the pulls waited for
+  size_t in_flight = 0;  // pulls inside PullCancellable
 };
 
-PullCanceller::PullCanceller(io::Runtime&) : state_(std::make_shared<State>()) {}
+PullCanceller::PullCanceller() : state_(std::make_shared<State>()) {}
 
-void PullCanceller::Cancel() {
-  state_->cancelled = true;
-  for (auto& [id, channel] : state_->waiting) channel->Close();
-}
+void PullCanceller::Cancel() { state_->cancelled = true; }
 
 bool PullCanceller::cancelled() const { return state_->cancelled; }
 
+size_t PullCanceller::in_flight() const { return state_->in_flight; }
+
 Result<PullResult> PullCancellable(std::shared_ptr<ClientInstance> instance, const PullArgs& args,
                                    const PullCanceller& canceller) {
+  APOGEE_ASSERT(instance != nullptr);
+  // Held here: the canceller's owner may be gone by the time the exchange ends.
   std::shared_ptr<PullCanceller::State> state = canceller.state_;
   if (state->cancelled) return Status(ErrorCode::kCancelled, "pull cancelled");
-  APOGEE_ASSIGN_OR_RETURN(std::string addr,
-                          instance->MasterAddressOrRefresh(args.mq.broker_name, args.mq.topic));
-  io::Env& env = instance->env();
-  auto channel = std::make_shared<ResponseChannel>(env.scheduler.runtime(), 1);
-  const uint64_t id = state->next_id++;
-  state->waiting[id] = channel;
-  env.scheduler.Spawn("pull-exchange", [instance, channel, addr, request = MakePullRequest(args),
-                                        timeout = args.timeout]() mutable {
-    Result<RemotingCommand> r = instance->Invoke(addr, std::move(request), timeout);
-    // Fails harmlessly when the waiter was cancelled.
-    channel->TrySend(std::move(r)).IgnoreError();
-  });
-  Result<Result<RemotingCommand>> got = channel->Recv();
-  state->waiting.erase(id);
-  if (!got.ok()) return Status(ErrorCode::kCancelled, "pull cancelled");
-  if (!got->ok()) return got->status();
-  return ProcessPullResponse(**got, args.subscription);
+  state->in_flight++;
+  // Leaves the count however the exchange ends, a kill included.
+  struct Leave {
+    PullCanceller::State& state;
+    ~Leave() {
+      APOGEE_ASSERT(state.in_flight > 0);
+      state.in_flight--;
+    }
+  } leave{*state};
+  Result<PullResult> r = Pull(*instance, args);  // may yield
+  if (state->cancelled) return Status(ErrorCode::kCancelled, "pull cancelled");
+  return r;
 }
 
 }  // namespace apogee::client

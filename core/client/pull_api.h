@@ -55,16 +55,16 @@ void FilterByTags(const protocol::SubscriptionData& subscription,
 // Sends the pull and waits for the answer. May yield.
 Result<PullResult> Pull(ClientInstance& instance, const PullArgs& args);
 
-// Cancels the pulls waiting in PullCancellable, and every later one, at once.
-class PullCanceller;
-// Pull(), abandoned with kCancelled as soon as `canceller` is cancelled. The exchange itself runs
-// on a fiber of its own that holds `instance`, so the caller may go away while a long poll is still
-// parked at the broker. May yield.
+// Cancels the pulls made with PullCancellable under it. Copies share one state.
 class PullCanceller {
  public:
-  explicit PullCanceller(io::Runtime& runtime);
+  PullCanceller();
+  // Every later pull fails at once with kCancelled; a pull in flight now ends with kCancelled
+  // when its exchange ends, whatever it got. Does not wake the pulls in flight.
   void Cancel();
   bool cancelled() const;
+  // The pulls inside PullCancellable now.
+  size_t in_flight() const;
 
  private:
   friend Result<PullResult> PullCancellable(std::shared_ptr<ClientInstance>, const PullArgs&,
@@ -72,6 +72,12 @@ class PullCanceller {
   struct State;
   std::shared_ptr<State> state_;
 };
+// Pull() on the caller's fiber, under `canceller`: kCancelled at once when it is cancelled
+// already, and kCancelled when it was cancelled while the exchange was in flight (the answer is
+// dropped). No fiber of its own: Cancel() does not wake the caller, whose long poll goes on until
+// the broker answers it, its timeout passes or the instance closes its connections. Holds
+// `instance` meanwhile, so a caller that stopped waiting for it (PushConsumer::Shutdown) may
+// leave it running, provided the caller then touches only what it holds itself. May yield.
 Result<PullResult> PullCancellable(std::shared_ptr<ClientInstance> instance, const PullArgs& args,
                                    const PullCanceller& canceller);
 

@@ -29,8 +29,7 @@ PushConsumer::PushConsumer(std::shared_ptr<ClientInstance> instance, PushConsume
       env_(instance_->env()),
       config_(std::move(config)),
       requests_(env_.scheduler.runtime(), 0),
-      stop_(env_.scheduler.runtime()),
-      pulls_cancel_(env_.scheduler.runtime()) {
+      stop_(env_.scheduler.runtime()) {
   APOGEE_ASSERT(config_.consume_fibers >= 1);
   APOGEE_ASSERT(config_.consume_message_batch_max_size >= 1);
   APOGEE_ASSERT(config_.pull_batch_size >= 1);
@@ -103,6 +102,7 @@ void PushConsumer::Shutdown() {
   stop_.Set();
   // No new pulls; parked long polls are abandoned. Pull loops then end at once.
   pulls_cancel_.Cancel();
+  if (!JoinPullLoops()) return;
   while (!tracked_.empty()) {
     auto [id, fiber] = *tracked_.begin();
     if (fiber.Join() == io::WakeReason::kKilled) return;
@@ -201,7 +201,29 @@ Result<int64_t> PushConsumer::ComputePullFromWhere(const MessageQueue& mq) {
 void PushConsumer::StartPulling(const MessageQueue& mq, std::shared_ptr<ProcessQueue> pq,
                                 int64_t offset) {
   if (stopping_) return;
-  SpawnTracked("pull", [this, mq, pq = std::move(pq), offset] { PullLoop(mq, pq, offset); });
+  const uint64_t id = next_fiber_id_++;
+  // The fiber holds `loops`, not the consumer's member: it may outlive the consumer.
+  pull_loops_->fibers[id] =
+      env_.scheduler.Spawn("pull", [this, id, loops = pull_loops_, mq, pq = std::move(pq), offset] {
+        PullLoop(id, loops, mq, pq, offset);
+        loops->fibers.erase(id);
+      });
+}
+
+bool PushConsumer::JoinPullLoops() {
+  APOGEE_ASSERT(pulls_cancel_.cancelled());
+  PullLoops& loops = *pull_loops_;
+  for (;;) {
+    // The first loop not inside a pull: it ends at once (stopping_ is set and the stop event
+    // wakes its sleeps). A loop inside a pull is left to end on its own.
+    auto it = loops.fibers.begin();
+    while (it != loops.fibers.end() && loops.pulling.contains(it->first)) ++it;
+    if (it == loops.fibers.end()) return true;
+    const uint64_t id = it->first;
+    io::FiberHandle fiber = it->second;
+    if (fiber.Join() == io::WakeReason::kKilled) return false;
+    loops.fibers.erase(id);  // a loop unwound by a kill did not erase itself
+  }
 }
 
 bool PushConsumer::RemoveQueue(const MessageQueue& mq, ProcessQueue& pq) {
@@ -237,7 +259,9 @@ bool PushConsumer::SleepOrStop(Duration d) {
   return !stopping_;
 }
 
-void PushConsumer::PullLoop(MessageQueue mq, std::shared_ptr<ProcessQueue> pq, int64_t offset) {
+void PushConsumer::PullLoop(uint64_t id, const std::shared_ptr<PullLoops>& loops, MessageQueue mq,
+                            std::shared_ptr<ProcessQueue> pq, int64_t offset) {
+  APOGEE_ASSERT(loops->fibers.contains(id));
   int64_t next = offset;
   bool previously_locked = false;
   while (!pq->dropped && !stopping_) {
@@ -283,12 +307,20 @@ void PushConsumer::PullLoop(MessageQueue mq, std::shared_ptr<ProcessQueue> pq, i
     args.suspend = config_.broker_suspend_max;
     args.timeout = config_.consumer_timeout_when_suspend;
     const Instant sent = env_.clock.Now();
-    Result<PullResult> r = PullCancellable(instance_, args, pulls_cancel_);
+    // From here until the pull returns kCancelled, the consumer may be shut down and destroyed:
+    // what the rest of the round needs is held in locals.
+    std::shared_ptr<ClientInstance> instance = instance_;
+    PullCanceller cancel = pulls_cancel_;
+    loops->pulling.insert(id);
+    Result<PullResult> r = PullCancellable(instance, args, cancel);  // may yield
+    loops->pulling.erase(id);
     if ((args.sys_flag & protocol::kPullFlagCommitOffset) != 0 &&
-        instance_->config().on_offset_commit) {
-      instance_->config().on_offset_commit(
-          {config_.group, mq.topic, mq.broker_name, mq.queue_id, args.commit_offset, sent, r.ok()});
+        instance->config().on_offset_commit) {
+      instance->config().on_offset_commit(
+          {args.group, mq.topic, mq.broker_name, mq.queue_id, args.commit_offset, sent, r.ok()});
     }
+    // Cancelled: Shutdown() may have returned without waiting for this loop.
+    if (cancel.cancelled()) return;
     if (pq->dropped || stopping_) return;
     if (!r.ok()) {
       LOG_DEBUG("consumer {}: pull of {}: {}", config_.group, mq.ToString(), r.status().ToString());

@@ -7,7 +7,8 @@
 //     COMMIT_OFFSET once an offset is held; the broker holds it broker_suspend_max, the client
 //     waits consumer_timeout_when_suspend), puts what it finds in the queue's ProcessQueue and
 //     hands it to the consume fibers; it waits 50 ms while the queue holds more than
-//     pull_threshold_for_queue messages and 3 s after an error;
+//     pull_threshold_for_queue messages and 3 s after an error. A pull waits on the loop's own
+//     fiber; Shutdown() does not wait for a loop whose long poll is still out (see PullLoops);
 //   consume_fibers consume fibers (RocketMQ's consumeThread) taking requests from one channel;
 //   orderly clustering: a lock fiber renewing the broker locks every 20 s;
 //   short-lived fibers that resubmit a suspended or failed batch later.
@@ -135,8 +136,22 @@ class PushConsumer final : public ConsumerMember, private RebalanceHost {
   bool RemoveQueue(const MessageQueue& mq, ProcessQueue& pq) override;
   void RemoveDirtyOffset(const MessageQueue& mq) override { offset_store_->RemoveOffset(mq); }
 
+  // The pull loops, shared with their fibers. A loop waiting on a long poll at Shutdown() is not
+  // waited for: it ends on its own when the poll ends (answered, timed out, or failed when the
+  // instance closes its connections), touching by then only what it holds, this included.
+  // Invariant: pulling is a subset of the keys of fibers, but for loops unwound by a kill.
+  struct PullLoops {
+    std::map<uint64_t, io::FiberHandle> fibers;  // the loops still running, by id
+    std::set<uint64_t> pulling;                  // the loops inside PullCancellable
+  };
+
   // push_consumer.cc
-  void PullLoop(MessageQueue mq, std::shared_ptr<ProcessQueue> pq, int64_t offset);
+  // REQUIRES: `loops` holds this loop's fiber as `id`.
+  void PullLoop(uint64_t id, const std::shared_ptr<PullLoops>& loops, MessageQueue mq,
+                std::shared_ptr<ProcessQueue> pq, int64_t offset);
+  // Waits for the pull loops to end, but for those waiting on a long poll. False when the caller
+  // is being killed. May yield.
+  bool JoinPullLoops();
   Result<int64_t> MaxOffset(const MessageQueue& mq, int32_t code);
   bool Clustering() const { return config_.message_model == MessageModel::kClustering; }
   int32_t MaxReconsumeTimes() const;
@@ -172,10 +187,11 @@ class PushConsumer final : public ConsumerMember, private RebalanceHost {
   io::Channel<ConsumeRequest> requests_;
   io::Event stop_;
   PullCanceller pulls_cancel_;
+  std::shared_ptr<PullLoops> pull_loops_ = std::make_shared<PullLoops>();
   bool started_ = false;
   bool stopping_ = false;
   uint64_t next_fiber_id_ = 1;
-  std::map<uint64_t, io::FiberHandle> tracked_;  // pull loops and later-resubmits
+  std::map<uint64_t, io::FiberHandle> tracked_;  // later-resubmits
   std::vector<io::FiberHandle> workers_;
 };
 
