@@ -376,5 +376,72 @@ TEST(BrokerPullTest, PeriodicCheckReleasesPullsWhoseQueueGrewUnnoticed) {
   });
 }
 
+TEST(BrokerPullTest, ParkedPullIsAnsweredByTheSubscriptionItCarried) {
+  // Proves a parked pull keeps the subscription its header carried: a message of another tag
+  // does not wake it, and the answer to the one it wants holds that message alone, in the
+  // request's own header kind.
+  BrokerRig rig;
+  rig.Run([&](io::Env& env) {
+    ASSERT_TRUE(rig.WaitUntilUp(env));
+    TestClient c(env, rig.address());
+    TestClient producer(env, rig.address());
+    c.CreateTopicOk("T", 1);
+    auto h = TestClient::PullHeader("T", 0, 0, "Wanted || Also");
+    h.sys_flag |= protocol::kPullFlagSuspend;
+    h.suspend_timeout_millis = 15000;
+    protocol::ExtFields f;
+    h.Encode(f);
+    RemotingCommand cmd = protocol::MakeRequest(request::kPullMessage, std::move(f));
+    cmd.serialize_type = SerializeType::kRocketmq;
+    RemotingCommand answer;
+    io::FiberHandle puller =
+        env.scheduler.Spawn("puller", [&] { answer = c.Call(std::move(cmd), 60s); });
+    env.scheduler.Sleep(1s);
+    producer.SendOk("T", 0, "unwanted", Tags("Other"));
+    env.scheduler.Sleep(500ms);
+    EXPECT_FALSE(puller.done()) << "a message of another tag woke the pull";
+    EXPECT_EQ(rig.broker().hold().parked(), 1u);
+    producer.SendOk("T", 0, "wanted", Tags("Also"));
+    puller.Join();
+    ASSERT_EQ(answer.code, response::kSuccess) << answer.remark.value_or("");
+    EXPECT_EQ(answer.serialize_type, SerializeType::kRocketmq);
+    auto messages = TestClient::Messages(answer);
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(TestClient::BodyOf(messages[0]), "wanted");
+    EXPECT_EQ(TestClient::PullAnswer(answer).next_begin_offset, 2);
+    EXPECT_EQ(rig.broker().hold().released_by_notify(), 1u);
+  });
+}
+
+TEST(BrokerPullTest, ParkedPullWithoutSubscriptionUsesTheGroupsLatest) {
+  // Proves a parked pull that goes by the group's registered subscription (no SUBSCRIPTION
+  // flag) looks it up again when it is answered: the group changed its tags while the pull was
+  // parked, and the answer holds the message of the new tag.
+  BrokerRig rig;
+  rig.Run([&](io::Env& env) {
+    ASSERT_TRUE(rig.WaitUntilUp(env));
+    TestClient c(env, rig.address());
+    TestClient producer(env, rig.address());
+    c.CreateTopicOk("T", 1);
+    ASSERT_EQ(c.Heartbeat("c1", "cg", {{"T", "Old"}}, 1).code, response::kSuccess);
+    auto h = TestClient::PullHeader("T", 0, 0);
+    h.sys_flag = protocol::kPullFlagSuspend;  // no SUBSCRIPTION: the group's
+    h.subscription.reset();
+    h.sub_version = 1;
+    h.suspend_timeout_millis = 3000;
+    RemotingCommand answer;
+    io::FiberHandle puller = env.scheduler.Spawn("puller", [&] { answer = c.Pull(h); });
+    env.scheduler.Sleep(1s);
+    EXPECT_EQ(rig.broker().hold().parked(), 1u);
+    ASSERT_EQ(c.Heartbeat("c1", "cg", {{"T", "New"}}, 2).code, response::kSuccess);
+    producer.SendOk("T", 0, "new", Tags("New"));  // the filter taken at parking rejects it
+    puller.Join();
+    ASSERT_EQ(answer.code, response::kSuccess) << answer.remark.value_or("");
+    auto messages = TestClient::Messages(answer);
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(TestClient::BodyOf(messages[0]), "new");
+  });
+}
+
 }  // namespace
 }  // namespace apogee::broker::testing
