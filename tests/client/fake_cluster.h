@@ -44,6 +44,8 @@ struct FakeBroker {
   std::map<std::pair<std::string, int32_t>, int64_t> committed;  // group-less: one group
   std::map<std::string, std::set<std::string>> consumers;        // group -> client ids
   int64_t next_physical = 0;
+  Duration pull_hold = 1s;  // how long a long poll that finds nothing is held
+  size_t pulls = 0;         // PULL_MESSAGE requests received
 
   // Appends a message to a queue's log; returns its queue offset.
   int64_t Store(const std::string& topic, int32_t queue, const std::string& body,
@@ -163,7 +165,7 @@ class FakeCluster {
 
   static RemotingCommand Ok() { return protocol::MakeResponseCommand(0); }
 
-  // PULL_MESSAGE (long polls hold 1 s), offsets, heartbeats, consumer lists and locks.
+  // PULL_MESSAGE (long polls hold pull_hold), offsets, heartbeats, consumer lists and locks.
   void RegisterPullSide(io::Env& env, FakeBroker& b, RequestDispatcher& d) {
     namespace rq = protocol::request;
     io::Env* e = &env;
@@ -233,10 +235,11 @@ class FakeCluster {
     d.Register(rq::kPullMessage,
                [&b, e](const std::shared_ptr<RemotingConnection>&, RemotingCommand request) {
                  auto h = protocol::PullMessageRequestHeader::Decode(request.ext_fields);
+                 b.pulls++;
                  const auto key = std::make_pair(h->topic, h->queue_id);
                  auto size = static_cast<int64_t>(b.logs[key].size());
                  if (h->queue_offset >= size && (h->sys_flag & protocol::kPullFlagSuspend) != 0) {
-                   e->scheduler.Sleep(1s);
+                   e->scheduler.Sleep(b.pull_hold);
                    size = static_cast<int64_t>(b.logs[key].size());
                  }
                  protocol::PullMessageResponseHeader rh;
