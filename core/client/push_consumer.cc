@@ -22,6 +22,12 @@ bool IsRetryTopic(const std::string& topic) {
 
 constexpr Duration kFlowControlDelay = 50ms;
 
+// Whether `a` and `b` are one subscription (the tag and code sets follow from sub_string).
+bool SameSubscription(const protocol::SubscriptionData& a, const protocol::SubscriptionData& b) {
+  return a.topic == b.topic && a.sub_string == b.sub_string && a.sub_version == b.sub_version &&
+         a.expression_type == b.expression_type && a.class_filter_mode == b.class_filter_mode;
+}
+
 }  // namespace
 
 PushConsumer::PushConsumer(std::shared_ptr<ClientInstance> instance, PushConsumerConfig config)
@@ -262,6 +268,16 @@ bool PushConsumer::SleepOrStop(Duration d) {
 void PushConsumer::PullLoop(uint64_t id, const std::shared_ptr<PullLoops>& loops, MessageQueue mq,
                             std::shared_ptr<ProcessQueue> pq, int64_t offset) {
   APOGEE_ASSERT(loops->fibers.contains(id));
+  // Held by the loop: a pull may outlive the consumer (see PullLoops).
+  std::shared_ptr<ClientInstance> instance = instance_;
+  PullCanceller cancel = pulls_cancel_;
+  // Reused by every round; what changes per round is set in the round.
+  PullArgs args;
+  args.group = config_.group;
+  args.mq = mq;
+  args.max_nums = config_.pull_batch_size;
+  args.suspend = config_.broker_suspend_max;
+  args.timeout = config_.consumer_timeout_when_suspend;
   int64_t next = offset;
   bool previously_locked = false;
   while (!pq->dropped && !stopping_) {
@@ -290,13 +306,11 @@ void PushConsumer::PullLoop(uint64_t id, const std::shared_ptr<PullLoops>& loops
       if (!SleepOrStop(config_.pull_delay_on_error)) return;
       continue;
     }
-    PullArgs args;
-    args.group = config_.group;
-    args.mq = mq;
-    args.subscription = sub->second;
+    // Copied only in the first round (args starts without a topic) and when it changed.
+    if (!SameSubscription(args.subscription, sub->second)) args.subscription = sub->second;
     args.offset = next;
-    args.max_nums = config_.pull_batch_size;
     args.sys_flag = protocol::kPullFlagSuspend | protocol::kPullFlagSubscription;
+    args.commit_offset = 0;
     if (Clustering()) {
       Result<int64_t> committed = offset_store_->ReadOffset(mq, ReadOffsetType::kMemory);
       if (committed.ok() && *committed > 0) {
@@ -304,13 +318,9 @@ void PushConsumer::PullLoop(uint64_t id, const std::shared_ptr<PullLoops>& loops
         args.sys_flag |= protocol::kPullFlagCommitOffset;
       }
     }
-    args.suspend = config_.broker_suspend_max;
-    args.timeout = config_.consumer_timeout_when_suspend;
     const Instant sent = env_.clock.Now();
     // From here until the pull returns kCancelled, the consumer may be shut down and destroyed:
     // what the rest of the round needs is held in locals.
-    std::shared_ptr<ClientInstance> instance = instance_;
-    PullCanceller cancel = pulls_cancel_;
     loops->pulling.insert(id);
     Result<PullResult> r = PullCancellable(instance, args, cancel);  // may yield
     loops->pulling.erase(id);
