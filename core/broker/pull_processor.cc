@@ -19,6 +19,8 @@
 // request's suspendTimeoutMillis (short_polling_time when long polling is off), unless this is
 // already the re-run of a parked pull. With the COMMIT_OFFSET flag the request's commitOffset is
 // stored as the group's offset, once, on the first run (RocketMQ stores it whatever the result).
+// A parked pull is kept decoded (ParkedPull): its re-run makes every check again but neither
+// decodes the header nor parses the subscription the header carried a second time.
 
 #include <fmt/format.h>
 

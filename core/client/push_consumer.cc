@@ -106,7 +106,8 @@ void PushConsumer::Shutdown() {
   if (!started_ || stopping_) return;
   stopping_ = true;
   stop_.Set();
-  // No new pulls; parked long polls are abandoned. Pull loops then end at once.
+  // No new pulls; parked long polls are abandoned. Pull loops then end at once, but for those
+  // inside a long poll, which end on their own when it does (see PullLoops).
   pulls_cancel_.Cancel();
   if (!JoinPullLoops()) return;
   while (!tracked_.empty()) {
