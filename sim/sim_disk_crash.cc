@@ -142,7 +142,9 @@ void SimDiskState::SettleNamespace() {
 
 void SimDiskState::TearFile(Node& node) {
   uint64_t current_size = node.current.size();
-  uint64_t low = std::min<uint64_t>(current_size, node.durable.size());
+  // Past `cut` a truncate since the last sync freed the durable bytes (see Node::cut_to).
+  uint64_t cut = std::min<uint64_t>(node.cut_to, node.durable.size());
+  uint64_t low = std::min<uint64_t>(current_size, cut);
   uint64_t high = std::max<uint64_t>(current_size, node.durable.size());
   // The size may end at `low`, at any sector boundary strictly between, or at `high`.
   uint64_t first_boundary = (low / kSimSectorBytes + 1) * kSimSectorBytes;
@@ -154,9 +156,11 @@ void SimDiskState::TearFile(Node& node) {
   if (pick >= 1 && pick <= between) size = first_boundary + (pick - 1) * kSimSectorBytes;
   APOGEE_ASSERT(size >= low);
   APOGEE_ASSERT(size <= high);
-  // Each dirty sector within the new size shows its unsynced bytes or its durable ones (zeros
-  // past the durable size: the size got out but the data did not).
+  // Each dirty sector within the new size shows its unsynced bytes or its durable ones: zeros
+  // past the durable size (the size got out but the data did not), and zeros past `cut` (the
+  // truncate got out, so the old blocks are gone, but what was written after it did not).
   node.durable.resize(size);
+  if (size > cut) std::memset(node.durable.data() + cut, 0, size - cut);
   for (uint64_t sector : node.dirty) {
     uint64_t begin = sector * kSimSectorBytes;
     if (begin >= size) break;
@@ -173,6 +177,7 @@ void SimDiskState::TearFile(Node& node) {
   }
   node.current = node.durable;
   node.dirty.clear();
+  node.cut_to = kNoCut;
 }
 
 }  // namespace apogee::sim

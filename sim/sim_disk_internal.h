@@ -101,6 +101,10 @@ class SimDiskState {
     std::vector<uint8_t> current;
     std::vector<uint8_t> durable;
     std::set<uint64_t> dirty;  // sector indices
+    // The smallest size a truncate left the file at since it was last all durable (kNoCut:
+    // none). A torn crash may keep the truncate and lose what was written after it: the bytes
+    // it cut off were freed, so they come back as zeros, or the file ends where it was cut.
+    uint64_t cut_to = kNoCut;
     uint32_t open_handles = 0;
     std::map<std::string, uint64_t> entries;
     std::map<std::string, uint64_t> durable_entries;
@@ -118,6 +122,7 @@ class SimDiskState {
   };
 
   static constexpr uint64_t kRootId = 1;
+  static constexpr uint64_t kNoCut = ~uint64_t{0};
 
   static Result<Path> ParsePath(const std::string& raw);
   static Status NotFound(const std::string& path);

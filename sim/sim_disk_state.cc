@@ -34,6 +34,7 @@ void SimDiskState::MakeDurable(Node& node) {
   node.durable.resize(node.current.size());
   CopySectors(node.dirty, node.current, node.durable);
   node.dirty.clear();
+  node.cut_to = kNoCut;
   APOGEE_ASSERT(node.durable.size() == node.current.size());
 }
 
@@ -41,6 +42,7 @@ void SimDiskState::RevertToDurable(Node& node) {
   node.current.resize(node.durable.size());
   CopySectors(node.dirty, node.durable, node.current);
   node.dirty.clear();
+  node.cut_to = kNoCut;
   APOGEE_ASSERT(node.durable.size() == node.current.size());
 }
 
@@ -96,6 +98,7 @@ void SimDiskState::Resize(Node& node, uint64_t size) {
   if (size == old_size) return;
   MarkDirty(node, std::min(old_size, size), std::max(old_size, size));
   node.current.resize(size);
+  if (size < old_size) node.cut_to = std::min(node.cut_to, size);
   // An open file is always charged, so its size is part of used_bytes_.
   APOGEE_ASSERT(used_bytes_ >= old_size);
   used_bytes_ = used_bytes_ - old_size + size;

@@ -159,6 +159,62 @@ TEST(SimDiskTest, CrashTearKeepsOrDropsWholeSectors) {
   EXPECT_GE(sizes.size(), 3u);
 }
 
+TEST(SimDiskTest, CrashTearAfterTruncateShowsZerosOrTheCutSize) {
+  // Proves: a file truncated and rewritten in place, then torn before its sync, may come back
+  // cut short (as short as the truncate left it) or with zeros where the truncate freed the old
+  // bytes and the new ones did not get out; never with the old bytes behind a truncate. This is
+  // the crash that makes rewriting a file in place unsafe (write a temp file and rename).
+  constexpr uint64_t kSeeds = 100;
+  uint64_t empty = 0;
+  uint64_t zeroed = 0;
+  uint64_t complete = 0;
+  for (uint64_t seed = 1; seed <= kSeeds; seed++) {
+    Kernel kernel(seed);
+    SimMachineDisk machine(kernel, "m1");
+    RunFiber(kernel, [&] {
+      std::unique_ptr<io::Disk> disk = machine.Attach();
+      WriteDurable(*disk, "f", Bytes(1024, 'A'));
+      std::unique_ptr<io::File> file = MustOpen(*disk, "f", {.create = true, .truncate = true});
+      ASSERT_TRUE(file->WriteAt(0, Bytes(1024, 'B')).ok());
+      machine.Crash(CrashMode::kTear);
+
+      std::unique_ptr<io::Disk> after = machine.Attach();
+      std::vector<uint8_t> data = MustReadAll(*after, "f");
+      ASSERT_LE(data.size(), 1024u);
+      ASSERT_EQ(data.size() % kSimSectorBytes, 0u);
+      if (data.empty()) empty++;
+      bool all_new = !data.empty();
+      for (size_t sector = 0; sector < data.size() / kSimSectorBytes; sector++) {
+        auto begin = data.begin() + static_cast<ptrdiff_t>(sector * kSimSectorBytes);
+        std::vector<uint8_t> bytes(begin, begin + kSimSectorBytes);
+        if (bytes == Bytes(kSimSectorBytes, 'B')) continue;
+        all_new = false;
+        EXPECT_EQ(bytes, Bytes(kSimSectorBytes, '\0')) << "seed " << seed << " sector " << sector;
+        zeroed++;
+      }
+      if (all_new && data.size() == 1024u) complete++;
+    });
+  }
+  EXPECT_GT(empty, 0u);
+  EXPECT_GT(zeroed, 0u);
+  EXPECT_GT(complete, 0u);
+}
+
+TEST(SimDiskTest, CrashDropAfterTruncateKeepsTheDurableFile) {
+  // Proves: under kDrop nothing unsynced reaches the disk, a truncate included.
+  Kernel kernel(1);
+  SimMachineDisk machine(kernel, "m1");
+  RunFiber(kernel, [&] {
+    std::unique_ptr<io::Disk> disk = machine.Attach();
+    WriteDurable(*disk, "f", Bytes(1024, 'A'));
+    std::unique_ptr<io::File> file = MustOpen(*disk, "f", {.create = true, .truncate = true});
+    ASSERT_TRUE(file->WriteAt(0, Bytes(100, 'B')).ok());
+    machine.Crash(CrashMode::kDrop);
+    std::unique_ptr<io::Disk> after = machine.Attach();
+    EXPECT_EQ(MustReadAll(*after, "f"), Bytes(1024, 'A'));
+  });
+}
+
 TEST(SimDiskTest, CrashTearUndoesRenamesAtomically) {
   // Proves: under kTear an unsynced rename survives as the old name or the new one, never both
   // and never neither, and unsynced creates are sometimes kept and sometimes undone.
