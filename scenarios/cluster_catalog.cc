@@ -287,6 +287,68 @@ std::vector<ClusterScenarioSpec> Specs() {
     s.faults.gap_mean_max = 5s;
     specs.push_back(s);
   }
+  {
+    // 40 messages a second of about 250 bytes over two brokers: a 16 KiB segment fills every
+    // three seconds or so, so several roll-overs fall inside the safety phase.
+    sim::ClusterSpec c = Standard();
+    c.segment_bytes = 16u << 10;
+    c.message_bytes_max = 4u << 10;
+    ClusterScenarioSpec s{"segment-rollover-crash",
+                          "SYNC_FLUSH brokers with 16 KiB commit log segments, rolling over every "
+                          "few seconds, crash: a sync spanning a roll-over makes both segments "
+                          "durable",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kCrash};
+    s.faults.swarm = false;
+    s.faults.roles = {Role::kBroker};
+    s.faults.gap_mean_min = 1s;
+    s.faults.gap_mean_max = 4s;
+    specs.push_back(s);
+  }
+  {
+    // Syncs take up to 30 ms, and a put waits at most 40 ms for its own: under load and failed
+    // syncs many puts are answered FLUSH_DISK_TIMEOUT, which the producer must not count as
+    // durable (the history records them as unknown), and crashes drop what was not synced.
+    sim::ClusterSpec c = Standard();
+    c.sync_flush_timeout = std::chrono::milliseconds(40);
+    ClusterScenarioSpec s{
+        "sync-timeout-crash",
+        "brokers on slow, sometimes failing disks answer FLUSH_DISK_TIMEOUT after "
+        "40 ms and crash: a put whose sync timed out is never acknowledged",
+        c,
+        {},
+        30s,
+        90s};
+    s.faults.kinds = {FaultType::kFailedSyncs, FaultType::kCrash};
+    s.faults.swarm = false;
+    s.faults.roles = {Role::kBroker};
+    s.faults.gap_mean_min = 1s;
+    s.faults.gap_mean_max = 3s;
+    specs.push_back(s);
+  }
+  {
+    // The offsets file is rewritten every 20 ms with a sync of up to 30 ms, so a good share of
+    // crashes land inside a write; torn crashes show what such a crash leaves of the file.
+    sim::ClusterSpec c = Standard();
+    c.offset_flush_interval = std::chrono::milliseconds(20);
+    ClusterScenarioSpec s{"offsets-persist-crash",
+                          "brokers rewrite their consumer offsets every 20 ms and crash often: no "
+                          "crash mid-write loses or tears the offsets file",
+                          c,
+                          {},
+                          30s,
+                          90s};
+    s.faults.kinds = {FaultType::kCrash};
+    s.faults.swarm = false;
+    s.faults.roles = {Role::kBroker};
+    s.faults.crash_style = sim::CrashStyle::kTear;
+    s.faults.gap_mean_min = 500ms;
+    s.faults.gap_mean_max = 2s;
+    specs.push_back(s);
+  }
   return specs;
 }
 

@@ -33,10 +33,12 @@ constexpr uint16_t kBrokerPort = 10911;
 }
 
 // A store shaped for the simulator: small files, so a run keeps little in memory.
-store::StoreConfig SimStoreConfig(store::FlushType flush, uint32_t ipv4) {
+store::StoreConfig SimStoreConfig(const ClusterSpec& spec, uint32_t ipv4) {
   store::StoreConfig c;
-  c.flush_type = flush;
-  c.segment_bytes = 16u << 20;
+  c.flush_type = spec.flush;
+  c.segment_bytes = spec.segment_bytes;
+  if (spec.message_bytes_max != 0) c.message_bytes_max = spec.message_bytes_max;
+  c.sync_flush_timeout = spec.sync_flush_timeout;
   c.cq_entries_per_file = 100'000;
   c.index_slots = 4'096;
   c.index_entries_max = 65'536;
@@ -156,7 +158,8 @@ void Cluster::AddBroker(int index) {
           config.namesrv_addrs.push_back(io::Address::Parse(a).value());
         }
         config.store_root = "store";
-        config.store = SimStoreConfig(spec_.flush, ipv4);
+        config.store = SimStoreConfig(spec_, ipv4);
+        config.offset_flush_interval = spec_.offset_flush_interval;
         if (spec_.transaction_fraction > 0) {
           config.transaction_check_interval = spec_.txn_check_interval;
           config.transaction_timeout = spec_.txn_timeout;

@@ -67,6 +67,15 @@ struct ClusterSpec {
   // Each broker sync takes [0.2 ms, this]. Wider windows between a write and its sync make
   // crash bugs visible; 30 ms is a slow disk under load.
   Duration broker_sync_latency_max = std::chrono::milliseconds(2);
+  // Broker store and flush settings a scenario may aim at (the harness's defaults otherwise).
+  // Commit log segments of segment_bytes roll over during a run when small; the largest
+  // message must fit one (message_bytes_max, 0: the store's default of 4 MiB).
+  uint64_t segment_bytes = 16u << 20;
+  uint32_t message_bytes_max = 0;
+  // How long a SYNC_FLUSH put waits for its sync before it is answered FLUSH_DISK_TIMEOUT.
+  Duration sync_flush_timeout = std::chrono::seconds(5);
+  // How often a broker writes its consumer offsets file (consumerOffset.json).
+  Duration offset_flush_interval = std::chrono::seconds(5);
   std::vector<GroupSpec> groups;
 
   // Workload options, all off by default.
