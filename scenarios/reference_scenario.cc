@@ -22,9 +22,8 @@ ClusterScenarioSpec ReferenceSpec() {
   c.producers = 4;
   c.rate_per_producer = 50;
   // The harness's default disk (syncs of 0.2 to 2 ms), not the 30 ms of the other fault
-  // scenarios: the producers send synchronously, each on a schedule of one send every 20 ms,
-  // so syncs that made sends take longer than that would hold the offered load below the 200
-  // messages a second asked for.
+  // scenarios: the producers send synchronously and sleep 1/rate after each send, so a slow
+  // sync would hold the offered load further below the 200 messages a second asked for.
   c.broker_sync_latency_max = 2ms;
   c.groups = {sim::GroupSpec{.name = "cg-concurrent", .consumers = 2},
               sim::GroupSpec{.name = "cg-orderly", .consumers = 2, .orderly = true}};

@@ -258,19 +258,9 @@ void Cluster::AddProducer(int index) {
         const Duration gap =
             Duration(std::chrono::seconds(1)) / std::max(1, spec_.rate_per_producer);
         const uint32_t incarnation = world_.incarnation(id);
-        // Sends are paced by a schedule in true time, so that the rate offered does not fall
-        // with the time a synchronous send takes: send n is due at start + n * gap. A send that
-        // comes due while the one before is still in flight goes at once when that one
-        // completes, and the schedule holds, so one slow send costs nothing. When several slots
-        // passed during one send, only the latest is sent (at once) and the older ones are
-        // dropped: a producer never bursts to catch up on more than one missed slot (a send
-        // stalled for seconds by a partition is followed by one send, not by hundreds), and so
-        // offers less than the rate while its sends take longer than a gap.
-        Instant due = world_.Now();
         for (uint64_t seq = 0;; ++seq) {
           if (!producing_) {
             env.scheduler.Sleep(std::chrono::seconds(1));
-            due = world_.Now();  // the schedule starts again should sending resume
             continue;
           }
           protocol::Message msg;
@@ -321,13 +311,7 @@ void Cluster::AddProducer(int index) {
             o.outcome = OpOutcome::kInfo;
             o.error = r.status().ToString();
           }
-          due += gap;
-          const Instant now = world_.Now();
-          if (due > now) {
-            env.scheduler.Sleep(due - now);
-          } else {
-            due += (now - due) / gap * gap;  // the latest slot passed: sent now, older dropped
-          }
+          env.scheduler.Sleep(gap);
         }
       }}));
 }

@@ -59,9 +59,7 @@ struct ClusterSpec {
   std::string topic = "TopicTest";
   int queues_per_broker = 4;
   int producers = 2;
-  // Messages each producer sends per simulated second, each a synchronous send, on a schedule:
-  // send n is due at start + n / rate (slots that pass during one slow send are dropped but the
-  // latest, which goes at once: never a burst).
+  // Messages each producer sends per simulated second, each a synchronous send.
   int rate_per_producer = 50;
   int body_bytes = 100;
   // Each broker sync takes [0.2 ms, this]. Wider windows between a write and its sync make
