@@ -169,6 +169,16 @@ void CheckBodies(const HistoryIndex& index, CheckResult* result) {
                     "{:#010x}",
                     r.group, r.broker, r.key, r.body_crc, *crc));
   }
+  for (const sim::AuditRead& a : history.audit.reads) {
+    const uint32_t key = index.KeyId(a.key);
+    if (key == HistoryIndex::kNone) continue;  // never sent: the phantom checker's
+    std::optional<uint32_t> crc = sent_crc(key);
+    if (!crc.has_value() || *crc == a.body_crc) continue;
+    report.Add(
+        fmt::format("the auditor read {} ({}) with body CRC {:#010x}; the body sent had "
+                    "{:#010x}",
+                    a.key, Where(a.queue, a.offset), a.body_crc, *crc));
+  }
 }
 
 void CheckCatchUp(const HistoryIndex& index, Instant healed, Duration bound, CheckResult* result) {

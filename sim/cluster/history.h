@@ -124,11 +124,23 @@ struct GroupInfo {
 // serve: the record or its consume-queue entry failed validation (CRC, position) and the store
 // skipped it. Only damaged data does that; each flipped bit can damage at most one record or
 // one consume-queue entry.
+// One record of the workload topic the auditor read, with the CRC of the body it was served.
+struct AuditRead {
+  std::string key;
+  MessageQueue queue;
+  int64_t offset = 0;
+  uint32_t body_crc = 0;
+};
+
 struct StoreAudit {
   bool done = false;
   std::set<std::string> keys;
   uint64_t records = 0;
   std::set<std::pair<MessageQueue, int64_t>> refused;
+  // Every record of the workload topic it read, in reading order: the body checker holds these
+  // to the bodies sent as it holds deliveries (a store serves a corrupted record to whoever
+  // reads it, consumer or not).
+  std::vector<AuditRead> reads;
 };
 
 // A transactional send (ClusterSpec::transaction_fraction). The local transaction's decision is

@@ -84,6 +84,9 @@ void Cluster::AddAuditor() {
               expect = m.queue_offset + 1;
               history_->audit.keys.insert(m.Keys());
               history_->audit.records++;
+              history_->audit.reads.push_back(
+                  AuditRead{m.Keys(), MessageQueue{mq.topic, mq.broker_name, mq.queue_id},
+                            m.queue_offset, Crc32(m.body)});
             }
             if (r->status == client::PullStatus::kFound || r->next_begin_offset > offset) {
               for (int64_t o = expect; o < r->next_begin_offset; o++) {

@@ -13,6 +13,7 @@ namespace apogee::scenarios {
 namespace {
 
 using namespace std::chrono_literals;
+using sim::AuditRead;
 using sim::ConsumeOutcome;
 using sim::Delivery;
 using sim::DlqRecord;
@@ -334,6 +335,27 @@ TEST(BodyCheckerTest, ADifferentBodyBreaksIt) {
   CheckBodies(h, &bad);
   ASSERT_EQ(bad.violations.size(), 2u);
   EXPECT_NE(bad.violations[0].find("body CRC 0x00001235"), std::string::npos) << bad.violations[0];
+}
+
+TEST(BodyCheckerTest, RecordsTheAuditorReadAreHeldToTheBodiesSent) {
+  // A store that serves a corrupted record serves it to whoever reads it: the auditor's reads
+  // count, not only deliveries (a flip in a record every group had already consumed).
+  History h = Clustering();
+  h.sends = {Sent("m0", kQ0, 0), Sent("m1", kQ0, 1)};
+  h.sends[0].body_crc = 0x1234;
+  h.sends[1].body_crc = 0x5678;
+  h.audit.done = true;
+  h.audit.reads = {AuditRead{"m0", kQ0, 0, 0x1234}, AuditRead{"m1", kQ0, 1, 0x5678},
+                   AuditRead{"never-sent", kQ0, 2, 0x1}};
+  CheckResult ok;
+  CheckBodies(h, &ok);
+  EXPECT_TRUE(ok.ok()) << ok.violations[0];
+  h.audit.reads[1].body_crc = 0x5679;
+  CheckResult bad;
+  CheckBodies(h, &bad);
+  ASSERT_EQ(bad.violations.size(), 1u);
+  EXPECT_NE(bad.violations[0].find("the auditor read m1"), std::string::npos) << bad.violations[0];
+  EXPECT_NE(bad.violations[0].find("0x00005679"), std::string::npos) << bad.violations[0];
 }
 
 // --- damage ---
