@@ -135,7 +135,8 @@ void TransactionService::Loop() {
 }
 
 EndResult TransactionService::End(const protocol::EndTransactionRequestHeader& h) {
-  std::optional<TransactionOutcome> outcome = protocol::ParseTransactionOutcome(h.commit_or_rollback);
+  std::optional<TransactionOutcome> outcome =
+      protocol::ParseTransactionOutcome(h.commit_or_rollback);
   auto refuse = [&](int32_t code, std::string remark) {
     stats_.end_errors++;
     LOG_WARN("transactions: END_TRANSACTION of {} (group {}, offset {}/{}) refused: {}", h.msg_id,
