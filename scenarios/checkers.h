@@ -145,6 +145,7 @@ void CheckCatchUp(const HistoryIndex& index, Instant healed, Duration bound, Che
 // died first), is never delivered to anyone, with any outcome (else `safety`). Counts
 // "txn_committed", "txn_rolled_back" and "txn_never_decided".
 void CheckTransactions(const sim::History& history, CheckResult* safety, CheckResult* late);
+void CheckTransactions(const HistoryIndex& index, CheckResult* safety, CheckResult* late);
 
 // All of the pure safety checks and the delivery check (not the audit-based or timed ones).
 CheckResult CheckAll(const sim::History& history);

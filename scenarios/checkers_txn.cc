@@ -41,9 +41,13 @@ std::vector<std::string> MissedBy(const HistoryIndex& index, const sim::GroupInf
 }  // namespace
 
 void CheckTransactions(const sim::History& history, CheckResult* safety, CheckResult* late) {
+  CheckTransactions(HistoryIndex(history), safety, late);
+}
+
+void CheckTransactions(const HistoryIndex& index, CheckResult* safety, CheckResult* late) {
+  const sim::History& history = index.history();
   Reporter leaked("transaction leaked", safety);
   Reporter undelivered("transaction undelivered", late);
-  const HistoryIndex index(history);
   // Keys that reached any member of any group (any outcome).
   std::vector<uint8_t> delivered(index.key_count(), 0);
   for (size_t i = 0; i < history.deliveries.size(); i++) delivered[index.delivery_key(i)] = 1;
